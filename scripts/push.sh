@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Publishes the component as a FROM-scratch wasm OCI image (what ./Dockerfile builds), without Docker or Spin:
+# scripts/oci_image.py writes a reproducible OCI layout (os wasip1, arch wasm, one layer: /spin.toml and the .wasm),
+# skopeo copies it to REGISTRY/envapp:<crate version> unchanged (--preserve-digests).
+# Same build, same digest. The last stdout line is the pushed reference: REGISTRY/envapp@sha256:<hex>
+usage="usage: scripts/push.sh [--insecure] REGISTRY   (e.g. localhost:5001 or ghcr.io/org; --insecure, or
+       REGISTRY_INSECURE=1, for a plain-HTTP registry such as one on loopback)"
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+insecure="${REGISTRY_INSECURE:-}"
+registry=""
+for arg in "$@"; do
+  case "$arg" in
+    --insecure) insecure=1 ;;
+    -h | --help) printf '%s\n' "$usage"; exit 0 ;;
+    -*) die "unknown option $arg; $usage" ;;
+    *) [[ -z "$registry" ]] || die "$usage"; registry="$arg" ;;
+  esac
+done
+[[ -n "$registry" ]] || die "$usage"
+[[ "$registry" != *://* && "$registry" != */ ]] \
+  || die "REGISTRY is host[:port][/path], without a scheme or a trailing slash: got $registry"
+
+need skopeo "install skopeo (Debian: apt-get install --no-install-recommends skopeo, or run scripts/setup-registry-tools.sh)"
+need python3 "install Python 3.11 or newer (Debian: apt-get install python3)"
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || die "python3 is older than 3.11 (scripts/oci_image.py needs tomllib): install Python 3.11 or newer"
+[[ -f "$WASM" ]] || die "$WASM not found: run \`make build\` first"
+
+version="$(python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["package"]["version"])' \
+  "$ROOT/Cargo.toml")"
+ref="$registry/envapp"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+log "building the image layout (os wasip1, arch wasm) from spin.toml and $(basename "$WASM")"
+digest="$(python3 "$ROOT/scripts/oci_image.py" "$ROOT/spin.toml" "$work/layout" "$version")"
+
+tls_flag=()
+[[ -n "$insecure" && "$insecure" != 0 ]] && tls_flag=(--dest-tls-verify=false)
+log "pushing $ref:$version"
+# --preserve-digests: fail rather than let skopeo re-encode anything and change the digest we computed.
+if ! skopeo copy --quiet --preserve-digests "${tls_flag[@]}" --digestfile "$work/digest" \
+  "oci:$work/layout:$version" "docker://$ref:$version" >&2; then
+  die "push to $ref:$version failed: is the registry at ${registry%%/*} up and writable, and are you logged in \
+(skopeo login / docker login)? A plain-HTTP registry needs --insecure. Nothing was reported as pushed."
+fi
+pushed="$(cat "$work/digest")"
+[[ "$pushed" == "$digest" ]] \
+  || die "the registry stored manifest $pushed, not the built $digest: the pushed image differs from the build"
+
+log "pushed $ref:$version"
+printf '%s@%s\n' "$ref" "$digest"
