@@ -1,0 +1,119 @@
+# shellcheck shell=bash
+# Shared by scripts/kind-up.sh and scripts/kind-down.sh: the names of what they create, the prerequisite check,
+# and the step runner that makes `--dry-run` print exactly the commands a real run executes.
+# Source it after `set -euo pipefail`.
+# The names and hints below are used by the scripts that source this file, not here:
+# shellcheck disable=SC2034
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# What kind-up creates and kind-down removes. The registry name and port are the ones kind's local-registry
+# guide uses (https://kind.sigs.k8s.io/docs/user/local-registry/), so its docs and tools apply unchanged.
+CLUSTER="${ENVAPP_KIND_CLUSTER:-envapp}"
+KUBE_CONTEXT="kind-$CLUSTER"
+REG_NAME="kind-registry"
+REG_PORT="5001"
+# registry:3 is the image kind's guide runs (site/static/examples/kind-with-registry.sh).
+REG_IMAGE="registry:3"
+# kind-up labels the registry container it starts; kind-down removes it only when it carries this label, so a
+# kind-registry container of your own (started from kind's guide for another cluster) is reused, never deleted.
+REG_LABEL_KEY="io.envapp.created-by"
+REG_LABEL_VALUE="scripts/kind-up.sh"
+
+DRY_RUN=0
+
+# show ARGS...: one command as a copy-pasteable line, `+ ` first (like `set -x`).
+show() {
+  local out="+" arg
+  for arg in "$@"; do
+    if [[ "$arg" =~ ^[A-Za-z0-9_./:=@,+%-]+$ ]]; then
+      out+=" $arg"
+    else
+      out+=" '${arg//\'/\'\\\'\'}'"
+    fi
+  done
+  printf '%s\n' "$out"
+}
+
+# run CMD...: print the command; execute it unless this is a dry run.
+run() {
+  show "$@"
+  ((DRY_RUN)) || "$@"
+}
+
+# run_stdin FILE CMD...: like run, with FILE on the command's standard input.
+run_stdin() {
+  local file="$1"
+  shift
+  printf '%s < %s\n' "$(show "$@")" "$file"
+  ((DRY_RUN)) || "$@" <"$file"
+}
+
+# capture VAR PLACEHOLDER CMD...: print the command, run it and store its standard output in VAR; a dry run stores
+# PLACEHOLDER instead, so later commands print with a readable stand-in for the value.
+capture() {
+  local -n _into="$1"
+  local placeholder="$2"
+  shift 2
+  show "$@"
+  if ((DRY_RUN)); then
+    _into="$placeholder"
+  else
+    _into="$("$@")"
+  fi
+}
+
+# note TEXT: what a step checks, printed as a comment line in both modes.
+note() {
+  printf '# %s\n' "$*"
+}
+
+# check_prereqs TOOL...: each TOOL is "name|how to install". Reports every missing tool at once. A real run stops
+# before touching anything; a dry run only warns, so the journey can be read on any machine.
+check_prereqs() {
+  local entry name hint missing=()
+  for entry in "$@"; do
+    name="${entry%%|*}"
+    hint="${entry#*|}"
+    command -v "$name" >/dev/null 2>&1 || missing+=("$name: $hint")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  if ((DRY_RUN)); then
+    for entry in "${missing[@]}"; do printf 'warning: missing %s\n' "$entry" >&2; done
+    return 0
+  fi
+  for entry in "${missing[@]}"; do printf 'error: missing %s\n' "$entry" >&2; done
+  die "install the missing tools above and re-run; nothing was changed"
+}
+
+# Install hints, one place for both scripts.
+HINT_DOCKER="install Docker Engine (https://docs.docker.com/engine/install/) and make sure 'docker info' works"
+HINT_KIND="install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)"
+HINT_HELM="run 'make setup' (pinned helm in \$ENVAPP_TOOLS/bin) or install Helm (https://helm.sh/docs/intro/install/)"
+HINT_KUBECTL="run 'make setup' (pinned kubectl in \$ENVAPP_TOOLS/bin) or install kubectl (https://kubernetes.io/docs/tasks/tools/)"
+HINT_CURL="install curl (Debian: apt-get install curl)"
+HINT_PYTHON="install Python 3 (Debian: apt-get install python3)"
+
+# kind_nodes: the node container names of the cluster. A dry run derives them from deploy/kind/cluster.yaml's
+# shape (kind names nodes <cluster>-control-plane, <cluster>-worker, <cluster>-worker2, ...).
+kind_nodes() {
+  if ((DRY_RUN)); then
+    printf '%s\n' "$CLUSTER-control-plane" "$CLUSTER-worker" "$CLUSTER-worker2" "$CLUSTER-worker3"
+  else
+    kind get nodes --name "$CLUSTER"
+  fi
+}
+
+# cluster_exists: is the kind cluster already there?
+cluster_exists() {
+  local clusters
+  capture clusters "" kind get clusters
+  grep -qx "$CLUSTER" <<<"$clusters"
+}
+
+# registry_state VAR: store the registry container's state in VAR: "running", another docker state such as
+# "exited", or "" when there is no such container (a dry run assumes none).
+registry_state() {
+  capture "$1" "" docker ps --all --filter "name=^${REG_NAME}\$" --format '{{.State}}'
+}
