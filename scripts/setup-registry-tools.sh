@@ -29,5 +29,5 @@ if [[ $EUID -ne 0 ]]; then
 fi
 log "installing ${missing[*]} from apt"
 "${sudo[@]}" apt-get update -qq
-# --no-install-recommends: docker-registry and skopeo recommend daemons and tools the publish path never runs.
+# --no-install-recommends: only what the two tools need.
 DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
