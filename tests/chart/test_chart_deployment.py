@@ -1,0 +1,332 @@
+"""What the chart renders for a wasm pod under containerd-shim-spin, read from the parsed YAML."""
+
+import json
+
+import pytest
+import yaml
+from chartlib import (
+    CHART,
+    RELEASE,
+    VALUES_DEV,
+    VALUES_PROD,
+    app_container,
+    app_pod,
+    env_of,
+    hook_pod,
+    kinds,
+    one,
+    render,
+    run_script,
+)
+
+CHART_META = yaml.safe_load((CHART / "Chart.yaml").read_text())
+FULLNAME = f"{RELEASE}-internal-service"
+SELECTOR = {"app.kubernetes.io/name": "internal-service", "app.kubernetes.io/instance": RELEASE}
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+def test_default_render_has_one_object_of_each_kind_and_no_networkpolicy(dev_docs):
+    assert kinds(dev_docs) == [
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "Pod",
+        "PodDisruptionBudget",
+        "Service",
+        "ServiceAccount",
+    ]
+
+
+# Runtime
+
+
+def test_pods_run_on_the_spin_runtime_class_with_the_shims_command(dev_docs):
+    assert app_pod(dev_docs)["runtimeClassName"] == "wasmtime-spin-v2"
+    assert app_container(dev_docs)["command"] == ["/"]
+
+
+def test_runtime_class_name_is_a_value():
+    docs = render(sets={"runtimeClassName": "spin-other"})
+    assert app_pod(docs)["runtimeClassName"] == "spin-other"
+
+
+def test_component_listens_on_unprivileged_port_8080_named_http(dev_docs):
+    container = app_container(dev_docs)
+    assert env_of(container)["SPIN_HTTP_LISTEN_ADDR"]["value"] == "0.0.0.0:8080"
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+
+
+def test_service_is_cluster_ip_port_80_to_the_http_port(dev_docs):
+    service = one(dev_docs, "Service")
+    assert service["spec"]["type"] == "ClusterIP"
+    assert service["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]
+    assert service["spec"]["selector"] == SELECTOR
+
+
+# Image
+
+
+def test_image_tag_defaults_to_app_version_which_equals_the_crate_version(dev_docs):
+    cargo = (CHART.parents[1] / "Cargo.toml").read_text()
+    crate_version = next(line.split('"')[1] for line in cargo.splitlines() if line.startswith("version"))
+    assert CHART_META["appVersion"] == crate_version
+    assert app_container(dev_docs)["image"] == f"registry.example.com/envapp/envapp:{crate_version}"
+
+
+def test_digest_pins_the_image_by_content_instead_of_the_tag():
+    docs = render(sets={"hub": "localhost:5001", "digest": DIGEST, "tag": "ignored"})
+    assert app_container(docs)["image"] == f"localhost:5001/envapp@{DIGEST}"
+
+
+def test_hub_image_and_tag_compose_the_reference():
+    docs = render(sets={"hub": "localhost:5001/team", "image": "envapp", "tag": "1.2.3"})
+    assert app_container(docs)["image"] == "localhost:5001/team/envapp:1.2.3"
+
+
+# What reaches the component as Spin variables
+
+
+@pytest.mark.parametrize("values, want", [(VALUES_DEV, "false"), (VALUES_PROD, "true")])
+def test_prod_value_becomes_the_prod_variable(values, want):
+    assert env_of(app_container(render(values)))["PROD"] == {"name": "PROD", "value": want}
+
+
+def test_pod_namespace_and_node_come_from_the_downward_api(dev_docs):
+    env = env_of(app_container(dev_docs))
+    for name, field in (("POD_NAME", "metadata.name"), ("POD_NAMESPACE", "metadata.namespace"), ("NODE_NAME", "spec.nodeName")):
+        assert env[name]["valueFrom"] == {"fieldRef": {"fieldPath": field}}, name
+
+
+def test_env_map_reaches_the_component_as_one_json_object():
+    entries = {"GREETING": "hello world", "TEAM": "platform", "QUOTE": 'say "hi"', "EMPTY": ""}
+    docs = render(set_json={"env": json.dumps(entries)})
+    assert json.loads(env_of(app_container(docs))["EXTRA_ENV"]["value"]) == entries
+
+
+def test_empty_env_map_is_an_empty_json_object_and_redaction_stays_on(dev_docs):
+    env = env_of(app_container(dev_docs))
+    assert env["EXTRA_ENV"]["value"] == "{}"
+    assert "REDACT_SECRETS" not in env
+
+
+def test_container_env_is_exactly_the_contract(dev_docs):
+    assert sorted(env_of(app_container(dev_docs))) == sorted(
+        ["SPIN_HTTP_LISTEN_ADDR", "PROD", "POD_NAME", "POD_NAMESPACE", "NODE_NAME", "EXTRA_ENV"]
+    )
+
+
+# Scaling and availability
+
+
+def test_hpa_scales_the_deployment_on_cpu_from_3_to_10(dev_docs):
+    hpa = one(dev_docs, "HorizontalPodAutoscaler")
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": FULLNAME}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 10)
+    assert hpa["spec"]["metrics"] == [
+        {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}
+    ]
+
+
+def test_deployment_leaves_replicas_to_the_hpa(dev_docs):
+    assert "replicas" not in one(dev_docs, "Deployment")["spec"]
+
+
+def test_without_autoscaling_the_deployment_runs_replica_count_pods():
+    docs = render(sets={"autoscaling.enabled": "false"})
+    assert "HorizontalPodAutoscaler" not in kinds(docs)
+    assert one(docs, "Deployment")["spec"]["replicas"] == 3
+
+
+def test_rolling_update_never_drops_below_the_replica_count(dev_docs):
+    strategy = one(dev_docs, "Deployment")["spec"]["strategy"]
+    assert strategy["type"] == "RollingUpdate"
+    assert strategy["rollingUpdate"]["maxUnavailable"] == 0
+    assert strategy["rollingUpdate"]["maxSurge"] >= 1
+
+
+def test_cpu_and_memory_requests_are_set_for_the_scheduler_and_the_hpa(dev_docs):
+    requests = app_container(dev_docs)["resources"]["requests"]
+    assert requests["cpu"] and requests["memory"]
+
+
+def test_pdb_limits_voluntary_evictions_of_the_apps_pods(dev_docs):
+    pdb = one(dev_docs, "PodDisruptionBudget")
+    assert pdb["apiVersion"] == "policy/v1"
+    assert pdb["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": SELECTOR}}
+
+
+def test_pdb_can_be_turned_off():
+    assert "PodDisruptionBudget" not in kinds(render(sets={"podDisruptionBudget.enabled": "false"}))
+
+
+# Scheduling
+
+
+def test_pods_prefer_different_nodes_by_default(dev_docs):
+    anti = app_pod(dev_docs)["affinity"]["podAntiAffinity"]
+    assert list(anti) == ["preferredDuringSchedulingIgnoredDuringExecution"]
+    (term,) = anti["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert term["podAffinityTerm"] == {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": SELECTOR}}
+
+
+def test_pods_can_require_different_nodes():
+    anti = app_pod(render(sets={"podAntiAffinity": "required"}))["affinity"]["podAntiAffinity"]
+    assert anti == {
+        "requiredDuringSchedulingIgnoredDuringExecution": [
+            {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": SELECTOR}}
+        ]
+    }
+
+
+def test_pods_spread_over_zones_without_blocking_single_zone_clusters(dev_docs):
+    (spread,) = app_pod(dev_docs)["topologySpreadConstraints"]
+    assert spread == {
+        "maxSkew": 1,
+        "topologyKey": "topology.kubernetes.io/zone",
+        "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": SELECTOR},
+    }
+
+
+# Security
+
+
+def _assert_restricted(pod_spec: dict):
+    """Pod Security Standards "restricted" (plus no host namespaces or hostPath)."""
+    for host in ("hostNetwork", "hostPID", "hostIPC"):
+        assert not pod_spec.get(host), host
+    assert not any("hostPath" in v for v in pod_spec.get("volumes", []))
+    pod_sc = pod_spec["securityContext"]
+    assert pod_sc["runAsNonRoot"] is True
+    assert pod_sc["runAsUser"] > 0 and pod_sc["runAsGroup"] > 0
+    assert pod_sc["seccompProfile"] == {"type": "RuntimeDefault"}
+    for container in pod_spec["containers"]:
+        sc = container["securityContext"]
+        assert sc["allowPrivilegeEscalation"] is False
+        assert sc["capabilities"] == {"drop": ["ALL"]}
+        assert not sc.get("privileged")
+        assert sc["runAsNonRoot"] is True and sc.get("runAsUser", 1) > 0
+
+
+def test_app_pod_meets_restricted_pod_security(dev_docs):
+    _assert_restricted(app_pod(dev_docs))
+
+
+def test_test_pod_meets_restricted_pod_security_with_a_read_only_root(dev_docs):
+    pod = hook_pod(dev_docs)["spec"]
+    _assert_restricted(pod)
+    assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_app_root_filesystem_stays_writable_for_the_shim_unless_asked(dev_docs):
+    # containerd-shim-spin writes /spin.lock, /spin.json and /.cache (containerd-shim-spin#123).
+    assert app_container(dev_docs)["securityContext"]["readOnlyRootFilesystem"] is False
+    docs = render(sets={"securityContext.readOnlyRootFilesystem": "true"})
+    assert app_container(docs)["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_pods_get_no_service_account_token(dev_docs):
+    assert app_pod(dev_docs)["automountServiceAccountToken"] is False
+    assert hook_pod(dev_docs)["spec"]["automountServiceAccountToken"] is False
+    account = one(dev_docs, "ServiceAccount")
+    assert account["automountServiceAccountToken"] is False
+    assert app_pod(dev_docs)["serviceAccountName"] == account["metadata"]["name"] == FULLNAME
+
+
+def test_existing_service_account_can_be_used_instead():
+    docs = render(sets={"serviceAccount.create": "false", "serviceAccount.name": "shared"})
+    assert "ServiceAccount" not in kinds(docs)
+    assert app_pod(docs)["serviceAccountName"] == "shared"
+
+
+def test_network_policy_admits_only_same_namespace_clients_when_enabled():
+    policy = one(render(sets={"networkPolicy.enabled": "true"}), "NetworkPolicy")
+    assert policy["spec"]["podSelector"] == {"matchLabels": SELECTOR}
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    (rule,) = policy["spec"]["ingress"]
+    # An empty podSelector with no namespaceSelector: every pod of the policy's own namespace, nothing else.
+    assert rule["from"] == [{"podSelector": {}}]
+    assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
+
+
+# Probes
+
+
+def test_probes_are_http_gets_on_spin_health_and_the_components_healthz(dev_docs):
+    container = app_container(dev_docs)
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert list(container[probe]) and "exec" not in container[probe], probe
+        assert container[probe]["httpGet"]["port"] == "http", probe
+    assert container["startupProbe"]["httpGet"]["path"] == "/.well-known/spin/health"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/.well-known/spin/health"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+# helm test
+
+
+@pytest.mark.parametrize("values, want", [(VALUES_DEV, "false"), (VALUES_PROD, "true")])
+def test_helm_test_pod_curls_the_service_and_expects_this_releases_prod(values, want):
+    pod = hook_pod(render(values))
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    (container,) = pod["spec"]["containers"]
+    env = env_of(container)
+    assert env["BASE_URL"]["value"] == f"http://{FULLNAME}:80"
+    assert env["WANT_PROD"]["value"] == want
+    assert pod["spec"]["restartPolicy"] == "Never"
+
+
+@pytest.mark.parametrize(
+    "served_prod, want_prod, passes",
+    [("true", "true", True), ("false", "false", True), ("false", "true", False), (None, "false", False)],
+)
+def test_helm_test_script_passes_only_when_the_service_reports_the_expected_prod(
+    fake_component, served_prod, want_prod, passes
+):
+    # The test pod's own shell script, run here with sh, curl and grep against a stand-in for the component.
+    (container,) = hook_pod(render(sets={"prod": want_prod}))["spec"]["containers"]
+    assert container["command"] == ["/bin/sh", "-c"]
+    env = {"BASE_URL": fake_component(served_prod), "WANT_PROD": env_of(container)["WANT_PROD"]["value"]}
+    result = run_script(container["args"][0], env)
+    assert (result.returncode == 0) is passes, result.stdout + result.stderr
+
+
+def test_helm_test_pod_runs_a_pinned_curl_image_on_an_ordinary_node(dev_docs):
+    pod = hook_pod(dev_docs)["spec"]
+    assert "runtimeClassName" not in pod
+    image = pod["containers"][0]["image"]
+    assert image.startswith("curlimages/curl:") and not image.endswith(":latest")
+
+
+def test_helm_test_pod_is_not_selected_by_the_service_or_the_pdb(dev_docs):
+    labels = hook_pod(dev_docs)["metadata"]["labels"]
+    assert not SELECTOR.items() <= labels.items()
+
+
+# Labels and metadata
+
+
+def test_every_object_carries_the_standard_labels_and_no_namespace(dev_docs):
+    for doc in dev_docs:
+        meta = doc["metadata"]
+        labels = meta["labels"]
+        where = f"{doc['kind']}/{meta['name']}"
+        assert labels["app.kubernetes.io/instance"] == RELEASE, where
+        assert labels["app.kubernetes.io/managed-by"] == "Helm", where
+        assert labels["app.kubernetes.io/version"] == CHART_META["appVersion"], where
+        assert labels["helm.sh/chart"] == f"internal-service-{CHART_META['version']}", where
+        assert labels["app.kubernetes.io/name"].startswith("internal-service"), where
+        assert "namespace" not in meta, where
+
+
+def test_deployment_selector_matches_its_pod_template(dev_docs):
+    deployment = one(dev_docs, "Deployment")
+    assert deployment["spec"]["selector"] == {"matchLabels": SELECTOR}
+    assert SELECTOR.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_chart_refuses_kubernetes_older_than_its_kube_version():
+    from chartlib import helm
+
+    result = helm("template", RELEASE, str(CHART), "--kube-version", "1.24.0")
+    assert result.returncode != 0 and "kubeVersion" in result.stderr
