@@ -1,0 +1,53 @@
+"""Plain helpers for the publish tests: where things are, and running the scripts as the Makefile does.
+
+(Kept out of conftest.py so test modules can import them by a name no other test folder uses.)
+"""
+
+import os
+import socket
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WASM = ROOT / "target" / "wasm32-wasip1" / "release" / "envapp.wasm"
+SPIN_TOML = ROOT / "spin.toml"
+CHART = ROOT / "chart" / "internal-service"
+CRATE_VERSION = tomllib.loads((ROOT / "Cargo.toml").read_text())["package"]["version"]
+
+# The same tool folder and PATH as scripts/lib.sh, so helm is the project's pinned one.
+TOOLS = Path(
+    os.environ.get("ENVAPP_TOOLS")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "envapp"
+)
+os.environ["PATH"] = os.pathsep.join([str(TOOLS / "bin"), str(TOOLS / "venv" / "bin"), os.environ["PATH"]])
+for kind in ("CACHE", "CONFIG", "DATA"):
+    os.environ[f"HELM_{kind}_HOME"] = str(TOOLS / "helm" / kind.lower())
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (until someone binds it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_script(script: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run scripts/<script> as the Makefile does, capturing stdout and stderr."""
+    return subprocess.run(
+        [str(ROOT / "scripts" / script), *args],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+
+
+def last_line(out: str) -> str:
+    lines = out.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+@dataclass
+class PushedImage:
+    reference: str  # REGISTRY/envapp@sha256:<hex>, the script's last stdout line
+    repository: str  # REGISTRY/envapp
+    digest: str
