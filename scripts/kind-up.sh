@@ -10,7 +10,7 @@ usage="usage: scripts/kind-up.sh [--dry-run]   (make kind-up, make kind-up DRY_R
   --dry-run   print every command, one per line prefixed '+ ', as run on a machine with nothing created yet;
               run nothing (docker and kind need not be installed). '<...>' stands for values known only at run time.
   env: ENVAPP_KIND_CLUSTER (default envapp) names the kind cluster; kubectl and helm use its context kind-<name>.
-       ENVAPP_PUSH=auto|spin|image (default auto: spin when installed, else the buildah image) picks the publisher."
+       ENVAPP_PUSH=auto|spin|image (default auto: spin when installed, else scripts/push.sh) picks the publisher."
 set -euo pipefail
 # shellcheck source=scripts/kind-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/kind-lib.sh"
@@ -33,21 +33,19 @@ RELEASE="envapp"
 HUB="localhost:$REG_PORT"
 
 # Publishing: Spin's own artifact when Spin is installed (the shim precompiles its wasm at pull time), otherwise
-# the daemonless FROM-scratch image (buildah + skopeo). Both print REGISTRY/envapp@sha256:<hex> as their last line.
+# the daemonless FROM-scratch image (scripts/push.sh: oci_image.py + skopeo, from the `make build` output). Both print REGISTRY/envapp@sha256:<hex> as their last line.
 push_with="${ENVAPP_PUSH:-auto}"
 if [[ "$push_with" == auto ]]; then
   push_with=image
   command -v spin >/dev/null 2>&1 && push_with=spin
 fi
 if [[ "$push_with" == spin ]]; then
-  PUSH=(scripts/push-spin.sh "$HUB")
-  PUSH_TOOLS=("spin|install Spin (https://spinframework.dev/v3/install)")
+  PUSH=(scripts/push-spin.sh "$HUB" --insecure)
+  PUSH_TOOLS=("spin|install Spin (https://github.com/spinframework/spin/releases)")
 elif [[ "$push_with" == image ]]; then
   PUSH=(scripts/push.sh "$HUB" --insecure)
-  PUSH_TOOLS=(
-    "buildah|install buildah (Debian: apt-get install --no-install-recommends buildah), or install Spin (https://spinframework.dev/v3/install)"
-    "skopeo|install skopeo (Debian: apt-get install --no-install-recommends skopeo), or install Spin (https://spinframework.dev/v3/install)"
-  )
+  # scripts/push.sh packs the built .wasm with scripts/oci_image.py (python3, checked below) and copies it with skopeo.
+  PUSH_TOOLS=("skopeo|install skopeo (Debian: apt-get install --no-install-recommends skopeo), or install Spin (https://github.com/spinframework/spin/releases)")
 else
   die "ENVAPP_PUSH must be auto, spin or image (got: $push_with)"
 fi
@@ -55,6 +53,10 @@ fi
 check_prereqs \
   "docker|$HINT_DOCKER" "kind|$HINT_KIND" "helm|$HINT_HELM" "kubectl|$HINT_KUBECTL" \
   "${PUSH_TOOLS[@]}" "curl|$HINT_CURL" "python3|$HINT_PYTHON"
+if [[ ! -f "$WASM" ]]; then
+  ((DRY_RUN)) || die "$WASM not found: run 'make build' first (the push scripts publish that file); nothing was changed"
+  printf 'warning: %s not found: run make build before a real run\n' "$WASM" >&2
+fi
 
 k() { run kubectl --context "$KUBE_CONTEXT" "$@"; }
 h() { run helm --kube-context "$KUBE_CONTEXT" "$@"; }

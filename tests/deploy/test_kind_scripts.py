@@ -1,0 +1,182 @@
+"""scripts/: every shell script is shellcheck-clean; kind-up/kind-down dry runs print the documented journey,
+run nothing, and a real run without docker/kind stops before touching anything."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import CLUSTER_TOOLS, HERE, ROOT, SCRIPTS
+
+KIND_UP_GOLDEN = HERE / "kind-up.dry-run.txt"
+KIND_DOWN_GOLDEN = HERE / "kind-down.dry-run.txt"
+# The dry run shown in the README uses the publisher of a machine without Spin.
+DRY_RUN_ENV = {"ENVAPP_PUSH": "image"}
+
+
+def shell_scripts():
+    """Every shell script under scripts/, found by name or shebang, so new scripts are covered without edits."""
+    found = []
+    for path in sorted(p for p in SCRIPTS.rglob("*") if p.is_file()):
+        first = path.read_text(errors="replace").split("\n", 1)[0]
+        if path.suffix in (".sh", ".bash") or re.match(r"#!.*\b(ba)?sh\b", first):
+            found.append(path)
+    return found
+
+
+@pytest.mark.parametrize("script", shell_scripts(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_script_is_shellcheck_clean(script):
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "shellcheck not installed: apt-get install shellcheck (make setup installs it)"
+    args = [shellcheck, "--external-sources", str(script.relative_to(ROOT))]
+    if not script.read_text().startswith("#!"):
+        # A sourced library defines names for the scripts that source it: "unused" (SC2034) is expected there.
+        args.insert(1, "--exclude=SC2034")
+    result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_all_scripts_are_found():
+    names = {p.name for p in shell_scripts()}
+    assert {"kind-up.sh", "kind-down.sh", "kind-lib.sh", "lib.sh"} <= names
+
+
+def dry_run(sandbox, script, stubs=CLUSTER_TOOLS):
+    box = sandbox(stubs)
+    result = box.run(f"scripts/{script}", "--dry-run", **DRY_RUN_ENV)
+    assert result.returncode == 0, result.stderr
+    return box, result
+
+
+def test_kind_up_dry_run_prints_the_documented_journey(sandbox):
+    _, result = dry_run(sandbox, "kind-up.sh")
+    assert result.stdout == KIND_UP_GOLDEN.read_text(), (
+        "kind-up --dry-run changed: update tests/deploy/kind-up.dry-run.txt and the README 'Deploy to kind' walk-through"
+    )
+
+
+def test_kind_up_dry_run_runs_nothing(sandbox):
+    box, _ = dry_run(sandbox, "kind-up.sh")
+    assert box.calls() == []
+    assert box.created_files() == []
+
+
+def test_kind_up_dry_run_needs_no_tools_and_warns_what_is_missing(sandbox):
+    box, result = dry_run(sandbox, "kind-up.sh", stubs=())
+    assert result.stdout == KIND_UP_GOLDEN.read_text()
+    for tool in ("docker", "kind", "helm", "kubectl", "skopeo", "curl", "python3"):
+        assert f"warning: missing {tool}:" in result.stderr
+
+
+def commands(text):
+    return [line[2:] for line in text.splitlines() if line.startswith("+ ")]
+
+
+def test_kind_up_steps_come_in_the_documented_order():
+    ordered = [
+        r"^docker run -d .*-p 127\.0\.0\.1:5001:5000 .*--name kind-registry .*registry:3$",
+        r"^kind create cluster --name envapp --config deploy/kind/cluster\.yaml$",
+        r"^docker exec -i envapp-worker3 cp /dev/stdin /etc/containerd/certs\.d/localhost:5001/hosts\.toml < deploy/kind/hosts\.toml$",
+        r"^docker network connect kind kind-registry$",
+        r"^kubectl --context kind-envapp apply -f deploy/kind/local-registry-hosting\.yaml$",
+        r"^helm .*upgrade --install metrics-server metrics-server .*--version \d+\.\d+\.\d+ .*'args=\{--kubelet-insecure-tls\}'",
+        r"^kubectl --context kind-envapp apply -f runtime-class\.yaml$",
+        r"^scripts/push\.sh localhost:5001 --insecure$",
+        r"^helm .*upgrade --install envapp chart/internal-service --namespace dev --create-namespace -f chart/values-dev\.yaml --set hub=localhost:5001 --set 'digest=sha256:<digest>' --wait",
+        r"^helm .*upgrade --install envapp chart/internal-service --namespace prod --create-namespace -f chart/values-prod\.yaml --set hub=localhost:5001 --set 'digest=sha256:<digest>' --wait",
+        r"^kubectl .*--namespace dev port-forward .* :http --address 127\.0\.0\.1 &$",
+        r"^curl .*http://127\.0\.0\.1:<forwarded port>/env'?$",
+        r"^kubectl .*--namespace dev get pods .*jsonpath=\{\.items\[\*\]\.spec\.nodeName\}",
+        r"^kubectl .*--namespace prod port-forward .* :http --address 127\.0\.0\.1 &$",
+        r"^helm .*test envapp --namespace dev",
+        r"^helm .*test envapp --namespace prod",
+    ]
+    lines = commands(KIND_UP_GOLDEN.read_text())
+    position = 0
+    for pattern in ordered:
+        for index in range(position, len(lines)):
+            if re.search(pattern, lines[index]):
+                position = index + 1
+                break
+        else:
+            pytest.fail(f"no command matching {pattern!r} after line {position} of the dry run")
+
+
+def test_kind_up_checks_what_each_environment_answers():
+    text = KIND_UP_GOLDEN.read_text()
+    assert '# expect: GET /env in dev answers "PROD": "false"' in text
+    assert '# expect: GET /env in prod answers "PROD": "true"' in text
+    assert "# expect: the running pods in dev are on different nodes" in text
+    assert "# expect: the running pods in prod are on different nodes" in text
+
+
+def test_kind_up_publishes_with_spin_when_asked(sandbox):
+    box = sandbox()
+    result = box.run("scripts/kind-up.sh", "--dry-run", ENVAPP_PUSH="spin")
+    assert result.returncode == 0, result.stderr
+    assert "+ scripts/push-spin.sh localhost:5001 --insecure" in result.stdout.splitlines()
+
+
+def test_kind_up_without_docker_and_kind_names_them_and_touches_nothing(sandbox):
+    box = sandbox(stubs=[t for t in CLUSTER_TOOLS if t not in ("docker", "kind")])
+    result = box.run("scripts/kind-up.sh", **DRY_RUN_ENV)
+    assert result.returncode != 0
+    assert "error: missing docker: install Docker Engine" in result.stderr
+    assert "error: missing kind: install kind" in result.stderr
+    assert "nothing was changed" in result.stderr
+    assert "helm" not in result.stderr.replace("helm.sh", "")  # helm is there: only what is missing is named
+    assert result.stdout == ""
+    assert box.calls() == [], "a tool was run before the prerequisite check"
+    assert box.created_files() == []
+
+
+def test_kind_up_rejects_unknown_arguments(sandbox):
+    result = sandbox().run("scripts/kind-up.sh", "--dryrun")
+    assert result.returncode != 0
+    assert "usage: scripts/kind-up.sh [--dry-run]" in result.stderr
+
+
+def test_kind_down_dry_run_removes_the_cluster_and_only_our_registry(sandbox):
+    box, result = dry_run(sandbox, "kind-down.sh")
+    assert result.stdout == KIND_DOWN_GOLDEN.read_text()
+    lines = commands(result.stdout)
+    assert "kind delete cluster --name envapp" in lines
+    assert "docker rm -f kind-registry" in lines
+    label_query = next(line for line in lines if line.startswith("docker ps"))
+    assert "label=io.envapp.created-by=scripts/kind-up.sh" in label_query
+    assert box.calls() == []
+
+
+def test_kind_down_without_docker_and_kind_names_them_and_touches_nothing(sandbox):
+    box = sandbox(stubs=())
+    result = box.run("scripts/kind-down.sh")
+    assert result.returncode != 0
+    assert "error: missing docker:" in result.stderr and "error: missing kind:" in result.stderr
+    assert box.calls() == []
+
+
+def test_registry_container_matches_the_node_registry_config():
+    # kind-up's registry name and port must be what hosts.toml and the ConfigMap point at.
+    lines = commands(KIND_UP_GOLDEN.read_text())
+    run = next(line for line in lines if line.startswith("docker run "))
+    assert "--name kind-registry" in run and "127.0.0.1:5001:5000" in run
+    assert (ROOT / "deploy/kind/hosts.toml").read_text().count('[host."http://kind-registry:5000"]') == 1
+
+
+def readme_section(title):
+    readme = ROOT / "README.md"
+    if not readme.exists():
+        return None
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", readme.read_text(), re.M | re.S)
+    return match.group(1) if match else None
+
+
+def test_readme_walk_through_matches_the_dry_run():
+    section = readme_section("Deploy to kind")
+    if section is None:
+        pytest.skip("README.md has no '## Deploy to kind' section yet")
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", section, re.S)
+    documented = [b for b in blocks if b.lstrip().startswith("+ ")]
+    assert documented, "the README walk-through should show the `make kind-up DRY_RUN=1` output"
+    assert documented[0] == KIND_UP_GOLDEN.read_text(), "README dry-run block differs from kind-up --dry-run"
