@@ -139,7 +139,8 @@ expect_env() {
   python3 -c '
 import json, sys
 env, want, body = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-assert body.get("PROD") == want, f"{env}: PROD is {body.get(\"PROD\")!r}, expected {want!r}"
+got = body.get("PROD")
+assert got == want, f"{env}: PROD is {got!r}, expected {want!r}"
 for key in ("NODE_NAME", "POD_NAME"):
     assert body.get(key), f"{env}: {key} missing from /env"
 ' "$env" "$want" "$body" || die "GET /env in $env: unexpected answer: $body"

@@ -180,3 +180,103 @@ def test_readme_walk_through_matches_the_dry_run():
     documented = [b for b in blocks if b.lstrip().startswith("+ ")]
     assert documented, "the README walk-through should show the `make kind-up DRY_RUN=1` output"
     assert documented[0] == KIND_UP_GOLDEN.read_text(), "README dry-run block differs from kind-up --dry-run"
+
+
+# A real run against fake tools: no cluster can run here, but the run path (captured values, port-forward
+# parsing, the /env and node-spread assertions, cleanup of the port-forwards) runs for real.
+
+FAKE_TOOLS = {
+    "docker": """case "$1" in
+  ps) [ -n "$FAKE_EXISTING" ] && echo running || echo "" ;;
+  inspect) [ -n "$FAKE_EXISTING" ] && echo '{"NetworkID":"abc"}' || echo null ;;
+  exec) [ "$2" = -i ] && cat >/dev/null ;;
+esac""",
+    "kind": """case "$1 $2" in
+  "get clusters") [ -n "$FAKE_EXISTING" ] && echo envapp ;;
+  "get nodes") printf '%s\\n' envapp-control-plane envapp-worker envapp-worker2 envapp-worker3 ;;
+esac""",
+    "kubectl": """case "$*" in
+  *"get service"*) echo service/envapp-internal-service ;;
+  *port-forward*) case "$*" in *prod*) p=45679 ;; *) p=45678 ;; esac
+                  echo "Forwarding from 127.0.0.1:$p -> 8080"; exec sleep 3017 ;;
+  *"get pods"*) echo "$FAKE_NODES" ;;
+esac""",
+    "helm": "",
+    "curl": """case "$*" in *45679*) p=true ;; *) p=false ;; esac
+[ -n "$FAKE_PROD_BROKEN" ] && p=false
+echo "{\\"PROD\\":\\"$p\\",\\"NODE_NAME\\":\\"envapp-worker\\",\\"POD_NAME\\":\\"envapp-abc\\"}\"""",
+}
+
+
+@pytest.fixture
+def fake_checkout(tmp_path):
+    """scripts/ and deploy/ in a scratch checkout, with a push.sh that prints a digest, and fake cluster tools."""
+    repo = tmp_path / "repo"
+    shutil.copytree(SCRIPTS, repo / "scripts")
+    shutil.copytree(ROOT / "deploy", repo / "deploy")
+    wasm = repo / "target/wasm32-wasip1/release/envapp.wasm"
+    wasm.parent.mkdir(parents=True)
+    wasm.write_bytes(b"\0asm")
+    push = repo / "scripts/push.sh"
+    push.write_text("#!/usr/bin/env bash\necho building >&2\necho \"$1/envapp@sha256:$(printf 'a%.0s' $(seq 64))\"\n")
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir()
+    for name, body in FAKE_TOOLS.items():
+        tool = bin_dir / name
+        tool.write_text(f'#!/bin/sh\necho "{name} $*" >> "$FAKE_LOG"\n{body}\nexit 0\n')
+        tool.chmod(0o755)
+
+    def run(**env):
+        environ = {
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "ENVAPP_TOOLS": str(tmp_path / "tools"),
+            "ENVAPP_PUSH": "image",
+            "FAKE_LOG": str(tmp_path / "calls.log"),
+            "FAKE_NODES": "envapp-worker envapp-worker2 envapp-worker3",
+            **env,
+        }
+        result = subprocess.run(
+            ["bash", "scripts/kind-up.sh"], cwd=repo, env=environ, capture_output=True, text=True, timeout=120
+        )
+        leftover = subprocess.run(["pgrep", "-f", "sleep 3017"], capture_output=True, text=True).stdout.split()
+        return result, (tmp_path / "calls.log").read_text().splitlines(), leftover
+
+    return run
+
+
+def placeholders(text):
+    """The dry run's commands with the run-time values a fake run produced replaced by its placeholders."""
+    text = re.sub(r"sha256:a{64}", "'digest=sha256:<digest>'", text).replace("digest='digest=", "'digest=")
+    text = text.replace("service/envapp-internal-service", "'service/<envapp service>'")
+    text = re.sub(r"http://127\.0\.0\.1:4567[89]/env", "'http://127.0.0.1:<forwarded port>/env'", text)
+    return commands(text)
+
+
+def test_kind_up_real_run_executes_what_the_dry_run_prints(fake_checkout):
+    result, calls, leftover = fake_checkout()
+    assert result.returncode == 0, result.stderr
+    assert placeholders(result.stdout) == commands(KIND_UP_GOLDEN.read_text()) and commands(result.stdout)
+    assert any(call.startswith("kubectl ") and "port-forward" in call for call in calls)
+    assert leftover == [], "port-forwards left running"
+
+
+def test_kind_up_rerun_reuses_the_registry_and_cluster(fake_checkout):
+    result, calls, _ = fake_checkout(FAKE_EXISTING="1")
+    assert result.returncode == 0, result.stderr
+    assert not [c for c in calls if c.startswith(("docker run", "docker start", "kind create", "docker network connect"))]
+    assert any(c.startswith("helm --kube-context kind-envapp upgrade --install envapp") for c in calls)
+
+
+def test_kind_up_fails_when_prod_does_not_report_prod_and_stops_port_forwards(fake_checkout):
+    result, _, leftover = fake_checkout(FAKE_PROD_BROKEN="1")
+    assert result.returncode != 0
+    assert "GET /env in prod: unexpected answer" in result.stderr
+    assert leftover == []
+
+
+def test_kind_up_fails_when_pods_share_a_node(fake_checkout):
+    result, _, leftover = fake_checkout(FAKE_NODES="envapp-worker envapp-worker envapp-worker3")
+    assert result.returncode != 0
+    assert "pods in dev are not spread over nodes" in result.stderr
+    assert leftover == []
