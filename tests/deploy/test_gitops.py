@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 import pytest
 import yaml
 
-from conftest import DEPLOY, ROOT, deploy_yaml_files, load_all
+from deploylib import DEPLOY, ROOT, deploy_yaml_files, load_all
 
 ENVS = ("dev", "prod")
 CHART = ROOT / "chart" / "internal-service"

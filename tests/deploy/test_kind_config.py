@@ -7,7 +7,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from conftest import DEPLOY, ROOT, deploy_yaml_files, load_all
+from deploylib import DEPLOY, ROOT, deploy_yaml_files, load_all
 
 KIND = DEPLOY / "kind"
 # A release tag of the shim's kind node image: vMAJOR.MINOR.PATCH, never latest, never missing.

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import CLUSTER_TOOLS, HERE, ROOT, SCRIPTS
+from deploylib import CLUSTER_TOOLS, HERE, ROOT, SCRIPTS
 
 KIND_UP_GOLDEN = HERE / "kind-up.dry-run.txt"
 KIND_DOWN_GOLDEN = HERE / "kind-down.dry-run.txt"
