@@ -1,1 +1,14 @@
-pub fn x(){}
+//! envapp: an internal HTTP service that answers with the environment it runs in, as JSON.
+//!
+//! The logic (routing, the report, redaction, error bodies) is plain Rust in [`route`] and
+//! [`report`], built and unit-tested on the host. [`spin`] only adapts Spin's types to it, and
+//! exists only in the wasm build.
+
+pub mod report;
+pub mod route;
+
+#[cfg(target_arch = "wasm32")]
+mod spin;
+
+pub use report::{EnvReport, Facts};
+pub use route::{route, Reply};

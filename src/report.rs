@@ -1,0 +1,297 @@
+//! The environment report: what `GET /env` answers with.
+//!
+//! A Spin component sees two things: its WASI environment (spin.toml `environment`, `spin up -e`)
+//! and its Spin application variables. Deployment facts (PROD, the pod and node names, the chart's
+//! free-form `env`) arrive only as variables, because containerd-shim-spin hands the pod's env to
+//! Spin, not to the component; the report shows them under their env-style names.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+/// Where the report's facts come from: Spin in the component, anything else in tests and benchmarks.
+pub trait Facts {
+    /// The component's WASI environment.
+    fn env(&self) -> Vec<(String, String)>;
+    /// A Spin application variable, `None` when it is not set.
+    fn variable(&self, name: &str) -> Option<String>;
+}
+
+/// Variables shown under an env-style name when set; `PROD` is handled apart, it is always shown.
+const DEPLOYMENT_FACTS: [(&str, &str); 3] = [
+    ("pod_name", "POD_NAME"),
+    ("pod_namespace", "POD_NAMESPACE"),
+    ("node_name", "NODE_NAME"),
+];
+
+/// The value shown in place of anything whose name looks secret.
+pub const REDACTED: &str = "[redacted]";
+
+/// Name parts that mark a value as secret, matched as whole parts (`API_KEY`, not `MONKEY`).
+const SECRET_PARTS: &[&str] = &[
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "SECRET",
+    "SECRETS",
+    "TOKEN",
+    "TOKENS",
+    "KEY",
+    "KEYS",
+    "APIKEY",
+    "PRIVATEKEY",
+    "CREDENTIAL",
+    "CREDENTIALS",
+];
+
+/// The environment as the component reports it: names sorted, secrets redacted unless turned off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvReport(BTreeMap<String, String>);
+
+impl EnvReport {
+    /// Collects the WASI environment, then the chart's extra entries, then the deployment facts;
+    /// a later source wins a name clash, so a deployment fact cannot be spoofed by `env`.
+    pub fn collect(facts: &impl Facts) -> Result<Self> {
+        let mut entries: BTreeMap<String, String> = facts.env().into_iter().collect();
+        if let Some(extra) = facts.variable("extra_env") {
+            entries.extend(parse_extra_env(&extra)?);
+        }
+        let prod = facts.variable("prod").is_some_and(|v| is_true(&v));
+        entries.insert("PROD".to_owned(), prod.to_string());
+        for (variable, name) in DEPLOYMENT_FACTS {
+            match facts.variable(variable) {
+                Some(value) if !value.is_empty() => entries.insert(name.to_owned(), value),
+                _ => None,
+            };
+        }
+        // Redaction is on unless the variable says exactly "false": a typo must not leak secrets.
+        let redact = facts
+            .variable("redact_secrets")
+            .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
+        if redact {
+            for (name, value) in entries.iter_mut() {
+                if looks_secret(name) {
+                    *value = REDACTED.to_owned();
+                }
+            }
+        }
+        Ok(Self(entries))
+    }
+
+    /// One entry, as the report shows it.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// The whole report as a JSON object, keys sorted.
+    pub fn to_json(&self) -> Value {
+        Value::Object(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+        )
+    }
+}
+
+/// True when a name has a part, split at anything not a letter or digit, that marks a secret.
+pub fn looks_secret(name: &str) -> bool {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|part| SECRET_PARTS.iter().any(|s| part.eq_ignore_ascii_case(s)))
+}
+
+fn is_true(value: &str) -> bool {
+    value.trim().eq_ignore_ascii_case("true")
+}
+
+/// The `extra_env` variable: a JSON object whose values are strings (numbers and booleans are
+/// taken as written, since a Helm values map may hold them).
+fn parse_extra_env(json: &str) -> Result<Vec<(String, String)>> {
+    let value: Value =
+        serde_json::from_str(json).context("Spin variable extra_env is not valid JSON")?;
+    let Value::Object(map) = value else {
+        bail!("Spin variable extra_env must be a JSON object of names to strings");
+    };
+    map.into_iter()
+        .map(|(name, value)| match value {
+            Value::String(s) => Ok((name, s)),
+            Value::Number(_) | Value::Bool(_) => Ok((name, value.to_string())),
+            _ => bail!("Spin variable extra_env: the value of {name:?} must be a string"),
+        })
+        .collect()
+}
+
+/// Facts from fixed lists, standing in for Spin in unit tests.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct Fixed {
+    pub env: Vec<(&'static str, &'static str)>,
+    pub vars: Vec<(&'static str, &'static str)>,
+}
+
+#[cfg(test)]
+impl Facts for Fixed {
+    fn env(&self) -> Vec<(String, String)> {
+        self.env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+    fn variable(&self, name: &str) -> Option<String> {
+        self.vars
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(facts: &Fixed) -> EnvReport {
+        EnvReport::collect(facts).expect("report")
+    }
+
+    #[test]
+    fn prod_defaults_to_false_and_is_always_present() {
+        assert_eq!(report(&Fixed::default()).get("PROD"), Some("false"));
+    }
+
+    #[test]
+    fn prod_variable_true_shows_true_whatever_the_case() {
+        for v in ["true", "TRUE", " True "] {
+            let r = report(&Fixed {
+                vars: vec![("prod", v)],
+                ..Default::default()
+            });
+            assert_eq!(r.get("PROD"), Some("true"), "prod={v:?}");
+        }
+        let r = report(&Fixed {
+            vars: vec![("prod", "yes")],
+            ..Default::default()
+        });
+        assert_eq!(r.get("PROD"), Some("false"));
+    }
+
+    #[test]
+    fn deployment_facts_show_under_env_names_only_when_set() {
+        let r = report(&Fixed {
+            vars: vec![
+                ("pod_name", "envapp-7d9f"),
+                ("pod_namespace", "dev"),
+                ("node_name", ""),
+            ],
+            ..Default::default()
+        });
+        assert_eq!(r.get("POD_NAME"), Some("envapp-7d9f"));
+        assert_eq!(r.get("POD_NAMESPACE"), Some("dev"));
+        assert_eq!(r.get("NODE_NAME"), None);
+    }
+
+    #[test]
+    fn wasi_env_and_extra_env_are_merged_with_facts_winning() {
+        let r = report(&Fixed {
+            env: vec![("GREETING", "hello"), ("PROD", "spoofed")],
+            vars: vec![
+                (
+                    "extra_env",
+                    r#"{"TEAM":"platform","REPLICAS":3,"DEBUG":false}"#,
+                ),
+                ("prod", "true"),
+            ],
+        });
+        assert_eq!(r.get("GREETING"), Some("hello"));
+        assert_eq!(r.get("TEAM"), Some("platform"));
+        assert_eq!(r.get("REPLICAS"), Some("3"));
+        assert_eq!(r.get("DEBUG"), Some("false"));
+        assert_eq!(r.get("PROD"), Some("true"));
+    }
+
+    #[test]
+    fn extra_env_that_is_not_an_object_of_scalars_is_an_error_naming_the_variable() {
+        for bad in [
+            "not json",
+            "[1,2]",
+            r#"{"A":{"nested":1}}"#,
+            r#"{"A":null}"#,
+        ] {
+            let err = EnvReport::collect(&Fixed {
+                vars: vec![("extra_env", bad)],
+                ..Default::default()
+            })
+            .expect_err(bad);
+            assert!(err.to_string().contains("extra_env"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn secret_looking_names_match_whole_parts_only() {
+        for name in [
+            "DB_PASSWORD",
+            "api_key",
+            "GITHUB_TOKEN",
+            "Client-Secret",
+            "AWS_CREDENTIALS",
+            "KEY",
+            "ssh.private.key",
+        ] {
+            assert!(looks_secret(name), "{name}");
+        }
+        for name in [
+            "MONKEY",
+            "KEYBOARD_LAYOUT",
+            "TOKENIZER",
+            "SECRETARY",
+            "PATH",
+            "PWD",
+            "HOME",
+        ] {
+            assert!(!looks_secret(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_redacted_by_default_and_shown_only_when_turned_off_exactly() {
+        let env = vec![("DB_PASSWORD", "hunter2"), ("HOME", "/")];
+        let on = report(&Fixed {
+            env: env.clone(),
+            ..Default::default()
+        });
+        assert_eq!(on.get("DB_PASSWORD"), Some(REDACTED));
+        assert_eq!(on.get("HOME"), Some("/"));
+        let typo = report(&Fixed {
+            env: env.clone(),
+            vars: vec![("redact_secrets", "flase")],
+        });
+        assert_eq!(typo.get("DB_PASSWORD"), Some(REDACTED));
+        let off = report(&Fixed {
+            env,
+            vars: vec![("redact_secrets", "false")],
+        });
+        assert_eq!(off.get("DB_PASSWORD"), Some("hunter2"));
+    }
+
+    #[test]
+    fn redaction_covers_extra_env_too() {
+        let r = report(&Fixed {
+            vars: vec![("extra_env", r#"{"STRIPE_API_KEY":"sk_live"}"#)],
+            ..Default::default()
+        });
+        assert_eq!(r.get("STRIPE_API_KEY"), Some(REDACTED));
+    }
+
+    #[test]
+    fn json_keys_are_sorted() {
+        let r = report(&Fixed {
+            env: vec![("b", "2"), ("A", "1"), ("a", "3")],
+            ..Default::default()
+        });
+        let keys: Vec<String> = r.to_json().as_object().unwrap().keys().cloned().collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(keys.first().map(String::as_str), Some("A"));
+    }
+}
