@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # the variables here are used by the scripts that source it
 # Shared by every script under scripts/: where the project's tools live and how to say what is missing.
 # Source it; it sets nothing else.
 

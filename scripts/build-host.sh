@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds envapp-host, the dev host that serves the component when Spin is not installed.
+# It is a tool, so it builds outside the clone ($TOOLS/host-target): a warm machine rebuilds nothing.
+usage="usage: scripts/build-host.sh"
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[[ $# -eq 0 ]] || die "$usage"
+need cargo "install Rust with rustup (https://rustup.rs)"
+log "building envapp-host (first build takes several minutes)"
+cargo build --quiet --release --locked --manifest-path "$ROOT/host/Cargo.toml" --target-dir "$TOOLS/host-target"

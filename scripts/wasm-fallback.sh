@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The wasm32-wasip1 route for machines where rustup cannot download the target (only crates.io,
+# PyPI, Debian and npm reachable). Spin users never need this: rustup's target does the same job.
+#   setup  Debian's Rust 1.96 with its std source, lld, and wasi-libc built by zig (PyPI `ziglang`,
+#          Debian bookworm packages no wasi-libc), copied where rustc's wasm32-wasip1 target looks.
+#   build  cargo -Z build-std with that compiler: the same crate, the same output path.
+# RUSTC_BOOTSTRAP and -Z build-std stay in here; nothing a user runs needs them.
+usage="usage: scripts/wasm-fallback.sh setup|build"
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[[ $# -eq 1 ]] || die "$usage"
+STATE="$TOOLS/wasm-fallback"
+ZIG_VERSION="0.17.1"
+DEBIAN_RUST=(rustc-web cargo-web rust-web-src lld-16)
+
+sysroot_libs() { echo "$(/usr/bin/rustc --print sysroot)/lib/rustlib/wasm32-wasip1/lib/self-contained"; }
+
+setup() {
+  local missing=() pkg
+  for pkg in "${DEBIAN_RUST[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    need apt-get "install ${missing[*]} (Debian bookworm packages)"
+    log "apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  fi
+  # cargo -Z build-std looks for the library source under the sysroot.
+  local src
+  src="$(find /usr/src -maxdepth 1 -name 'rustc-*' -type d | sort -V | tail -n1)"
+  [[ -d "$src/library" ]] || die "rust-web-src did not install the std source under /usr/src/rustc-*"
+  ln -sfn "$src" "$(/usr/bin/rustc --print sysroot)/lib/rustlib/src/rust"
+
+  local libs
+  libs="$(sysroot_libs)"
+  if [[ ! -f "$libs/libzigc.a" || ! -f "$libs/crt1-reactor.o" ]]; then
+    mkdir -p "$STATE"
+    [[ -x "$STATE/venv/bin/python" ]] || python3 -m venv "$STATE/venv"
+    "$STATE/venv/bin/python" -m pip install --quiet --disable-pip-version-check "ziglang==$ZIG_VERSION"
+    # zig builds wasi-libc into its cache the first time something links against it.
+    export ZIG_GLOBAL_CACHE_DIR="$STATE/zig-cache"
+    local work
+    work="$(mktemp -d)"
+    printf 'int main(void) { return 0; }\n' >"$work/main.c"
+    printf 'void noop(void) {}\n' >"$work/lib.c"
+    "$STATE/venv/bin/python" -m ziglang cc -target wasm32-wasi -O2 "$work/main.c" -o "$work/main.wasm"
+    "$STATE/venv/bin/python" -m ziglang cc -target wasm32-wasi -O2 -mexec-model=reactor "$work/lib.c" -o "$work/lib.wasm"
+    rm -rf "$work"
+    mkdir -p "$libs"
+    local name file
+    for name in libc.a libzigc.a libcompiler_rt.a crt1-command.o crt1-reactor.o; do
+      # The cache is ours alone and holds only wasm32-wasi builds.
+      file="$(find "$ZIG_GLOBAL_CACHE_DIR" -name "$name" | head -n1)"
+      [[ -n "$file" ]] || die "zig left no $name in $ZIG_GLOBAL_CACHE_DIR"
+      # compiler-rt goes in under a name that cannot clash with Rust's own.
+      if [[ "$name" == libcompiler_rt.a ]]; then cp -f "$file" "$libs/libzigrt.a"; else cp -f "$file" "$libs/$name"; fi
+    done
+  fi
+  mkdir -p "$STATE"
+  echo "# written by scripts/wasm-fallback.sh setup" >"$STATE/env.sh"
+  log "fallback wasm32-wasip1 route ready ($(/usr/bin/rustc --version))"
+}
+
+build() {
+  [[ -f "$STATE/env.sh" ]] || die "fallback route not set up: run 'scripts/wasm-fallback.sh setup' (make setup does)"
+  cd "$ROOT"
+  RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
+    RUSTFLAGS="-C linker=/usr/bin/wasm-ld-16 -C link-arg=-lzigc -C link-arg=-lzigrt" \
+    /usr/bin/cargo build --release --locked -Zbuild-std=std,panic_abort --target wasm32-wasip1
+}
+
+case "$1" in
+  setup) setup ;;
+  build) build ;;
+  *) die "$usage" ;;
+esac
