@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what `make bench` needs, from the package registries only, into $TOOLS:
-#   oha (crates.io; the HTTP load generator) in $TOOLS/bin, and $TOOLS/bench-venv with the pinned
+# Installs what `make bench` needs, from the package registries only:
+#   wrk (Debian; the HTTP load generator), and $TOOLS/bench-venv with the pinned
 #   Flask service, gunicorn and matplotlib (bench/requirements.txt). Idempotent: fast when done.
 usage="usage: scripts/setup-bench-tools.sh   (no arguments; ENVAPP_TOOLS overrides the tool folder)"
 set -euo pipefail
@@ -8,20 +8,21 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $# -eq 0 ]] || die "$usage"
-need cargo "install Rust with rustup (https://rustup.rs)"
 need python3 "install Python 3 (Debian: apt-get install python3 python3-venv)"
 
-OHA_VERSION=1.16.0
 BENCH_VENV="$TOOLS/bench-venv"
-mkdir -p "$TOOLS/bin"
 
-# oha without its default TLS feature: the benchmark is plain HTTP on loopback, and rustls would
-# double the build time.
-if [[ "$("$TOOLS/bin/oha" --version 2>/dev/null)" == "oha $OHA_VERSION" ]]; then
-  log "oha $OHA_VERSION already in $TOOLS/bin"
+# wrk (Debian): a C load generator, so it takes little of the CPU the servers need on a small
+# machine, and installs in seconds (crates.io's oha takes about 9 minutes to build here).
+if ! command -v wrk >/dev/null 2>&1; then
+  need apt-get "install wrk with your package manager"
+  sudo=()
+  [[ $EUID -eq 0 ]] || sudo=(sudo)
+  log "apt-get install wrk"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends wrk >&2
 else
-  log "cargo install oha $OHA_VERSION (about 3 minutes the first time)"
-  cargo install --quiet --locked --no-default-features oha --version "$OHA_VERSION" --root "$TOOLS"
+  log "wrk already installed"
 fi
 
 [[ -x "$BENCH_VENV/bin/python" ]] || python3 -m venv "$BENCH_VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
