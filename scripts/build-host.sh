@@ -8,5 +8,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $# -eq 0 ]] || die "$usage"
 need cargo "install Rust with rustup (https://rustup.rs)"
-log "building envapp-host (first build takes several minutes)"
+log "building envapp-host into $TOOLS/host-target (about 10 minutes the first time, seconds after)"
 cargo build --quiet --release --locked --manifest-path "$ROOT/host/Cargo.toml" --target-dir "$TOOLS/host-target"
