@@ -21,3 +21,29 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 need() {
   command -v "$1" >/dev/null 2>&1 || die "$1 not found: $2"
 }
+
+# The crate version from Cargo.toml: the one place the app version is set (image tag, chart appVersion).
+crate_version() {
+  python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["package"]["version"])' \
+    "$ROOT/Cargo.toml"
+}
+
+# parse_registry_args USAGE ARGS...: the publish scripts' `[--insecure] REGISTRY`; sets
+# `registry` and `insecure` (also on with REGISTRY_INSECURE=1).
+parse_registry_args() {
+  local usage="$1" arg
+  shift
+  insecure="${REGISTRY_INSECURE:-}"
+  registry=""
+  for arg in "$@"; do
+    case "$arg" in
+      --insecure) insecure=1 ;;
+      -h | --help) printf '%s\n' "$usage"; exit 0 ;;
+      -*) die "unknown option $arg; $usage" ;;
+      *) [[ -z "$registry" ]] || die "$usage"; registry="$arg" ;;
+    esac
+  done
+  [[ -n "$registry" ]] || die "$usage"
+  [[ "$registry" != *://* && "$registry" != */ ]] \
+    || die "REGISTRY is host[:port][/path], without a scheme or a trailing slash: got $registry"
+}

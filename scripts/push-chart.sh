@@ -9,27 +9,14 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-insecure="${REGISTRY_INSECURE:-}"
-registry=""
-for arg in "$@"; do
-  case "$arg" in
-    --insecure) insecure=1 ;;
-    -h | --help) printf '%s\n' "$usage"; exit 0 ;;
-    -*) die "unknown option $arg; $usage" ;;
-    *) [[ -z "$registry" ]] || die "$usage"; registry="$arg" ;;
-  esac
-done
-[[ -n "$registry" ]] || die "$usage"
-[[ "$registry" != *://* && "$registry" != */ ]] \
-  || die "REGISTRY is host[:port][/path], without a scheme or a trailing slash: got $registry"
+parse_registry_args "$usage" "$@"
 
 CHART="$ROOT/chart/internal-service"
 need helm "install helm v3.8+ (run scripts/setup-k8s-tools.sh, or \`make setup\`)"
 need python3 "install Python 3.11 or newer (Debian: apt-get install python3)"
 [[ -f "$CHART/Chart.yaml" ]] || die "$CHART/Chart.yaml not found"
 
-app_version="$(python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["package"]["version"])' \
-  "$ROOT/Cargo.toml")"
+app_version="$(crate_version)"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -9,26 +9,13 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-insecure="${REGISTRY_INSECURE:-}"
-registry=""
-for arg in "$@"; do
-  case "$arg" in
-    --insecure) insecure=1 ;;
-    -h | --help) printf '%s\n' "$usage"; exit 0 ;;
-    -*) die "unknown option $arg; $usage" ;;
-    *) [[ -z "$registry" ]] || die "$usage"; registry="$arg" ;;
-  esac
-done
-[[ -n "$registry" ]] || die "$usage"
-[[ "$registry" != *://* && "$registry" != */ ]] \
-  || die "REGISTRY is host[:port][/path], without a scheme or a trailing slash: got $registry"
+parse_registry_args "$usage" "$@"
 
 need spin "install Spin (https://spinframework.dev/install) or use \`make push\`, which needs neither Spin nor Docker"
 need python3 "install Python 3.11 or newer (Debian: apt-get install python3)"
 [[ -f "$WASM" ]] || die "$WASM not found: run \`make build\` first"
 
-version="$(python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["package"]["version"])' \
-  "$ROOT/Cargo.toml")"
+version="$(crate_version)"
 ref="$registry/envapp"
 
 work="$(mktemp -d)"

@@ -9,19 +9,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-insecure="${REGISTRY_INSECURE:-}"
-registry=""
-for arg in "$@"; do
-  case "$arg" in
-    --insecure) insecure=1 ;;
-    -h | --help) printf '%s\n' "$usage"; exit 0 ;;
-    -*) die "unknown option $arg; $usage" ;;
-    *) [[ -z "$registry" ]] || die "$usage"; registry="$arg" ;;
-  esac
-done
-[[ -n "$registry" ]] || die "$usage"
-[[ "$registry" != *://* && "$registry" != */ ]] \
-  || die "REGISTRY is host[:port][/path], without a scheme or a trailing slash: got $registry"
+parse_registry_args "$usage" "$@"
 
 need skopeo "install skopeo (Debian: apt-get install --no-install-recommends skopeo, or run scripts/setup-registry-tools.sh)"
 need python3 "install Python 3.11 or newer (Debian: apt-get install python3)"
@@ -29,8 +17,7 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || die "python3 is older than 3.11 (scripts/oci_image.py needs tomllib): install Python 3.11 or newer"
 [[ -f "$WASM" ]] || die "$WASM not found: run \`make build\` first"
 
-version="$(python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["package"]["version"])' \
-  "$ROOT/Cargo.toml")"
+version="$(crate_version)"
 ref="$registry/envapp"
 
 work="$(mktemp -d)"
