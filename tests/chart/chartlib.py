@@ -4,28 +4,18 @@ Tools live where scripts/lib.sh puts them ($ENVAPP_TOOLS, else $XDG_CACHE_HOME/e
 `make setup` (scripts/setup-k8s-tools.sh) installs them. Nothing here writes into the repository.
 """
 
-import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from projectenv import ROOT, TOOLS  # PATH and HELM_* come from tests/conftest.py
+
 CHART = ROOT / "chart" / "internal-service"
 VALUES_DEV = ROOT / "chart" / "values-dev.yaml"
 VALUES_PROD = ROOT / "chart" / "values-prod.yaml"
 RELEASE = "envapp"
-
-# The same tool folder and PATH as scripts/lib.sh.
-TOOLS = Path(
-    os.environ.get("ENVAPP_TOOLS")
-    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "envapp"
-)
-os.environ["PATH"] = os.pathsep.join([str(TOOLS / "bin"), str(TOOLS / "venv" / "bin"), os.environ["PATH"]])
-for kind in ("CACHE", "CONFIG", "DATA"):
-    os.environ[f"HELM_{kind}_HOME"] = str(TOOLS / "helm" / kind.lower())
 
 
 def tool(name: str) -> str:

@@ -7,12 +7,11 @@ import contextlib
 import http.client
 import json
 import os
-import pathlib
 import subprocess
 import threading
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-TOOLS = pathlib.Path(os.environ.get("ENVAPP_TOOLS") or pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") / "envapp")
+from projectenv import ROOT, TOOLS, stop
+
 WASM = ROOT / "target/wasm32-wasip1/release/envapp.wasm"
 HOST_BIN = TOOLS / "host-target/release/envapp-host"
 MANIFEST = ROOT / "spin.toml"
@@ -43,12 +42,7 @@ def serve(args=(), env=None, inherit=("PATH", "HOME")):
         yield host, int(port)
         assert proc.poll() is None, f"host exited during the test:\n{''.join(stderr)}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def _first_line(proc, timeout):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from projectenv import stop
 from publishlib import WASM, PushedImage, free_port, last_line, run_script
 
 
@@ -47,12 +48,7 @@ def running_registry(workdir: Path, readonly: bool = False):
             wait_for_v2(proc, port, log_path)
             yield Registry(host=f"127.0.0.1:{port}")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 def wait_for_v2(proc: subprocess.Popen, port: int, log_path: Path, timeout: float = 15) -> None:

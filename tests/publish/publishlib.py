@@ -3,27 +3,17 @@
 (Kept out of conftest.py so test modules can import them by a name no other test folder uses.)
 """
 
-import os
 import socket
 import subprocess
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from projectenv import ROOT  # PATH and HELM_* come from tests/conftest.py
+
 WASM = ROOT / "target" / "wasm32-wasip1" / "release" / "envapp.wasm"
 SPIN_TOML = ROOT / "spin.toml"
 CHART = ROOT / "chart" / "internal-service"
 CRATE_VERSION = tomllib.loads((ROOT / "Cargo.toml").read_text())["package"]["version"]
-
-# The same tool folder and PATH as scripts/lib.sh, so helm is the project's pinned one.
-TOOLS = Path(
-    os.environ.get("ENVAPP_TOOLS")
-    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "envapp"
-)
-os.environ["PATH"] = os.pathsep.join([str(TOOLS / "bin"), str(TOOLS / "venv" / "bin"), os.environ["PATH"]])
-for kind in ("CACHE", "CONFIG", "DATA"):
-    os.environ[f"HELM_{kind}_HOME"] = str(TOOLS / "helm" / kind.lower())
 
 
 def free_port() -> int:
