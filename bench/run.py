@@ -356,7 +356,7 @@ def write_markdown(path: Path, summary: dict, labels: dict[str, str], notes: dic
         "Cells are the median over runs; *spread* is ±half the min–max range of req/s, relative to the median. "
         "Latency in ms. Peak RSS is the summed resident memory of the server's process tree "
         "(sampled every 20 ms), in MiB. Errors are failed requests plus non-200 answers, summed over runs. "
-        "The load generator shares the machine's cores with the server.",
+        f"The load generator shares the machine's cores with the server; machine load: {params['load']}.",
         "",
     ]
     for c in levels:
@@ -435,7 +435,7 @@ def main() -> int:
     levels = [int(c) for c in (args.levels or ("1,8" if args.smoke else "1,8,32")).split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
 
-    began = time.monotonic()
+    began, load_before = time.monotonic(), os.getloadavg()[0]
     runs: dict[str, list[Run]] = {}
     labels, notes = {}, {}
     # Servers take turns within each run, so a slow drift of the machine spreads over all of them.
@@ -454,7 +454,9 @@ def main() -> int:
     summary = summarize(runs, levels)
     params = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "mode": "smoke" if args.smoke else "full", "runs": runs_n, "duration": duration,
-              "warmup": warmup, "levels": levels, "elapsed": time.monotonic() - began}
+              "warmup": warmup, "levels": levels, "elapsed": time.monotonic() - began,
+              # Anything else running on the machine shows here and in the spread.
+              "load": f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after (1-min load average)"}
     size_rows = sizes()
     info = machine()
     write_markdown(args.out / "latest.md", summary, labels, notes, levels, size_rows, info, params)

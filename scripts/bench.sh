@@ -3,8 +3,8 @@
 # a native Rust server, and the seed's Flask service, side by side on loopback with wrk.
 # Builds (or finds built) everything first, then runs bench/run.py, which writes latest.md/.png/.json.
 usage="usage: scripts/bench.sh [--smoke] [--out DIR] [--runs N] [--duration SECONDS] [--levels 1,8,32]
-  (default: 3 runs x 6 s at 1, 8 and 32 connections into bench/results, about 4 minutes;
-   --smoke: 1 run x 1 s at 1 and 8 connections, about 20 seconds)"
+  (default: 3 runs x 6 s at 1, 8 and 32 connections into bench/results, about 3 minutes;
+   --smoke: 1 run x 1 s at 1 and 8 connections, about 15 seconds)"
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
