@@ -17,7 +17,7 @@ use hyper::{Request, Response, StatusCode};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -74,7 +74,13 @@ impl Server {
     pub fn new(app: App, extra_env: Vec<(String, String)>) -> Result<Self> {
         let wasm = std::fs::read(&app.source)
             .with_context(|| format!("cannot read component {}", app.source.display()))?;
-        let engine = Engine::default();
+        // Spin's pooling allocator: memories, tables and stacks are reused between requests instead
+        // of mapped and unmapped for each one, which was half a request's CPU (bench/PROFILE.md).
+        let mut config = Config::new();
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(
+            PoolingAllocationConfig::default(),
+        ));
+        let engine = Engine::new(&config)?;
         let component = Component::new(&engine, componentize(&wasm)?)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot compile {}", app.source.display()))?;
