@@ -9,13 +9,7 @@ set -euo pipefail
 # shellcheck source=scripts/kind-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/kind-lib.sh"
 
-case "${1:-}" in
-  "") ;;
-  --dry-run) DRY_RUN=1 ;;
-  -h | --help) printf '%s\n' "$usage"; exit 0 ;;
-  *) die "$usage" ;;
-esac
-[[ $# -le 1 ]] || die "$usage"
+parse_dry_run_arg "$usage" "$@"
 cd "$ROOT"
 
 check_prereqs "docker|$HINT_DOCKER" "kind|$HINT_KIND"

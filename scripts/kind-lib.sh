@@ -117,3 +117,16 @@ cluster_exists() {
 registry_state() {
   capture "$1" "" docker ps --all --filter "name=^${REG_NAME}\$" --format '{{.State}}'
 }
+
+# parse_dry_run_arg USAGE ARGS...: the kind scripts' only option, `--dry-run`, sets DRY_RUN=1.
+parse_dry_run_arg() {
+  local usage="$1"
+  shift
+  [[ $# -le 1 ]] || die "$usage"
+  case "${1:-}" in
+    "") ;;
+    --dry-run) DRY_RUN=1 ;;
+    -h | --help) printf '%s\n' "$usage"; exit 0 ;;
+    *) die "$usage" ;;
+  esac
+}

@@ -15,13 +15,7 @@ set -euo pipefail
 # shellcheck source=scripts/kind-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/kind-lib.sh"
 
-case "${1:-}" in
-  "") ;;
-  --dry-run) DRY_RUN=1 ;;
-  -h | --help) printf '%s\n' "$usage"; exit 0 ;;
-  *) die "$usage" ;;
-esac
-[[ $# -le 1 ]] || die "$usage"
+parse_dry_run_arg "$usage" "$@"
 cd "$ROOT"
 
 # The metrics-server chart, pinned: 3.13.1 (2026-02-27, metrics-server 0.8.1) is the newest release in the chart's
