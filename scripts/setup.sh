@@ -32,7 +32,8 @@ apt_install() {
 setup_wasm_target() {
   if [[ "${ENVAPP_WASM_ROUTE:-}" != fallback ]] && rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1; then
     log "rustup target wasm32-wasip1 already installed"
-  elif [[ "${ENVAPP_WASM_ROUTE:-}" != fallback ]] && rustup target add wasm32-wasip1 >&2; then
+  # The download may be refused or hang where only the package registries are reachable: bound it.
+  elif [[ "${ENVAPP_WASM_ROUTE:-}" != fallback ]] && timeout 300 rustup target add wasm32-wasip1 >&2; then
     log "rustup target wasm32-wasip1 installed"
   else
     log "rustup cannot provide wasm32-wasip1 here: setting up the fallback route"
