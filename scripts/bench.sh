@@ -15,10 +15,6 @@ need cargo "install Rust with rustup (https://rustup.rs)"
 
 "$ROOT/scripts/setup-bench-tools.sh"
 "$ROOT/scripts/build.sh"
-if [[ ! -x "$HOST_BIN" ]]; then
-  [[ -f "$ROOT/host/Cargo.toml" ]] || die "envapp-host's source (host/Cargo.toml) is missing: update the clone"
-  log "envapp-host not built yet: building it with scripts/build-host.sh (several minutes the first time)"
-fi
 # Always run it: a no-op when the host is up to date, a rebuild when host/ changed.
 "$ROOT/scripts/build-host.sh" || die "envapp-host did not build; build it with: scripts/build-host.sh"
 log "building the native server (bench/native)"

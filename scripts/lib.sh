@@ -47,3 +47,41 @@ parse_registry_args() {
   [[ "$registry" != *://* && "$registry" != */ ]] \
     || die "REGISTRY is host[:port][/path], without a scheme or a trailing slash: got $registry"
 }
+
+# apt_install PKG...: installs the Debian packages that are missing (with sudo when not root), nothing when none is.
+apt_install() {
+  local missing=() pkg sudo=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$pkg")
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    log "$* already installed"
+    return
+  fi
+  need apt-get "install ${missing[*]} with your system's package manager (these are Debian package names)"
+  if [[ $EUID -ne 0 ]]; then
+    need sudo "run as root, or install sudo, to apt-get install ${missing[*]}"
+    sudo=(sudo)
+  fi
+  log "apt-get install ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  # --no-install-recommends: only what the tools need.
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# pip_requirements VENV FILE...: creates VENV if needed and installs the requirement files into it, only
+# when they changed since the last install (a stamp holds their contents).
+pip_requirements() {
+  local venv="$1" file args=()
+  shift
+  [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  if cat "$@" | cmp -s - "$venv/.requirements"; then
+    log "python packages already in $venv"
+    return
+  fi
+  for file in "$@"; do args+=(-r "$file"); done
+  log "pip install ${args[*]} into $venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${args[@]}" \
+    || die "pip could not install ${args[*]} (see pip's message above)"
+  cat "$@" >"$venv/.requirements"
+}

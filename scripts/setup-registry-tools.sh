@@ -10,24 +10,4 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $# -eq 0 ]] || die "$usage"
 
-PACKAGES=(skopeo docker-registry)
-
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$pkg")
-done
-if [[ ${#missing[@]} -eq 0 ]]; then
-  log "${PACKAGES[*]} already installed"
-  exit 0
-fi
-
-need apt-get "install ${missing[*]} with your system's package manager (these are Debian package names)"
-sudo=()
-if [[ $EUID -ne 0 ]]; then
-  need sudo "run as root, or install sudo, to apt-get install ${missing[*]}"
-  sudo=(sudo)
-fi
-log "installing ${missing[*]} from apt"
-"${sudo[@]}" apt-get update -qq
-# --no-install-recommends: only what the two tools need.
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+apt_install skopeo docker-registry

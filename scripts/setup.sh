@@ -12,21 +12,6 @@ need cargo "install Rust with rustup (https://rustup.rs)"
 need python3 "install Python 3 (Debian: apt-get install python3 python3-venv)"
 mkdir -p "$TOOLS/bin"
 
-# apt_install PKG...: installs the Debian packages that are missing, and nothing when none is.
-apt_install() {
-  local missing=() pkg
-  for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-  done
-  [[ ${#missing[@]} -eq 0 ]] && return
-  need apt-get "install ${missing[*]} with your package manager (Debian names)"
-  local sudo=()
-  [[ $EUID -eq 0 ]] || sudo=(sudo)
-  log "apt-get install ${missing[*]}"
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-}
-
 # The wasm32-wasip1 target: rustup's, as every Spin user has it; else scripts/wasm-fallback.sh
 # builds std from source with Debian's Rust and zig's wasi-libc (see that script for why).
 setup_wasm_target() {
@@ -41,21 +26,9 @@ setup_wasm_target() {
   fi
 }
 
-setup_python() {
-  [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-  local stamp="$VENV/.requirements"
-  if ! cmp -s "$ROOT/tests/requirements.txt" "$stamp"; then
-    log "pip install -r tests/requirements.txt into $VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/tests/requirements.txt"
-    cp "$ROOT/tests/requirements.txt" "$stamp"
-  else
-    log "python test dependencies already in $VENV"
-  fi
-}
-
 apt_install shellcheck unzip
 setup_wasm_target
-setup_python
+pip_requirements "$VENV" "$ROOT/tests/requirements.txt"
 "$ROOT/scripts/setup-k8s-tools.sh"
 "$ROOT/scripts/setup-registry-tools.sh"
 [[ ! -x "$ROOT/scripts/setup-bench-tools.sh" ]] || "$ROOT/scripts/setup-bench-tools.sh"

@@ -18,16 +18,7 @@ DEBIAN_RUST=(rustc-web cargo-web rust-web-src lld-16)
 sysroot_libs() { echo "$(/usr/bin/rustc --print sysroot)/lib/rustlib/wasm32-wasip1/lib/self-contained"; }
 
 setup() {
-  local missing=() pkg
-  for pkg in "${DEBIAN_RUST[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-  done
-  if [[ ${#missing[@]} -gt 0 ]]; then
-    need apt-get "install ${missing[*]} (Debian bookworm packages)"
-    log "apt-get install ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-  fi
+  apt_install "${DEBIAN_RUST[@]}"
   # cargo -Z build-std looks for the library source under the sysroot.
   local src
   src="$(find /usr/src -maxdepth 1 -name 'rustc-*' -type d | sort -V | tail -n1)"
