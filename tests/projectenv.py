@@ -11,6 +11,21 @@ TOOLS = Path(
 )
 
 
+# Upstream files kept beside the repository for offline checks (../shared: CRDs, kind's containerd config).
+# They are read from there, never copied in; ENVAPP_SHARED points elsewhere when the clone lives apart.
+SHARED_CANDIDATES = [Path(p) for p in (os.environ.get("ENVAPP_SHARED"),) if p] + [ROOT.parent / "shared", Path("/work/shared")]
+
+
+def shared_file(relative: str) -> Path:
+    """An upstream file from ../shared; fails (never skips) naming where it looked."""
+    for folder in SHARED_CANDIDATES:
+        if (folder / relative).is_file():
+            return folder / relative
+    raise FileNotFoundError(
+        f"{relative} not found in {', '.join(map(str, SHARED_CANDIDATES))}: set ENVAPP_SHARED to the folder holding crds/ and kind/"
+    )
+
+
 def use_project_tools() -> None:
     os.environ["PATH"] = os.pathsep.join([str(TOOLS / "bin"), str(TOOLS / "venv" / "bin"), os.environ["PATH"]])
     for kind in ("CACHE", "CONFIG", "DATA"):
