@@ -11,28 +11,28 @@ export LISTEN
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: ## Install every tool the project needs (idempotent; fast when done)
-	@scripts/setup.sh
+setup: ## Prepare this machine for everything: uses your tools, adds what is missing to ~/.cache/envapp (CHECK=1: only say)
+	@scripts/setup.sh $(if $(CHECK),--check)
 
-build: ## Build the component: target/wasm32-wasip1/release/envapp.wasm
+build: ## Build the component: target/wasm32-wasip1/release/envapp.wasm (needs the wasm32-wasip1 target)
 	@scripts/build.sh
 
-up: build ## Serve the component on http://127.0.0.1:3000 (spin up, else the dev host); PROD=true, LISTEN=addr
+up: build ## Serve on http://127.0.0.1:3000: spin up, else the dev host (built on first use); PROD=true, LISTEN=addr
 	@scripts/up.sh
 
-test: setup ## Run every test: unit, HTTP on the real .wasm, chart, publish, deploy, bench smoke
+test: ## Run every test (unit, HTTP, chart, publish, deploy, bench smoke), setting up what each suite needs
 	@scripts/test.sh
 
-unit: ## Run the host unit tests only (no setup needed)
-	@cargo test
+unit: ## Run the unit tests only: the component's logic and the dev host (cargo test, no other tools)
+	@scripts/test.sh --unit
 
 push: build ## Push the wasm OCI image without Docker: make push REGISTRY=host:port/path [REGISTRY_INSECURE=1]
 	@scripts/push.sh "$(REGISTRY)"
 
-push-spin: build ## Push Spin's own OCI artifact with `spin registry push`: make push-spin REGISTRY=...
+push-spin: build ## Push Spin's own OCI artifact with `spin registry push`: make push-spin REGISTRY=... [REGISTRY_INSECURE=1]
 	@scripts/push-spin.sh "$(REGISTRY)"
 
-push-chart: ## Push the Helm chart to oci://REGISTRY/charts: make push-chart REGISTRY=...
+push-chart: ## Push the Helm chart to oci://REGISTRY/charts: make push-chart REGISTRY=... [REGISTRY_INSECURE=1]
 	@scripts/push-chart.sh "$(REGISTRY)"
 
 kind-up: ## Create a wasm kind cluster and install dev + prod (DRY_RUN=1 prints the commands)
@@ -47,5 +47,5 @@ bench: ## Benchmark wasm vs native vs Flask; writes bench/results/latest.{md,png
 bench-smoke: ## A few-second run of the benchmark, so it cannot rot
 	@scripts/bench.sh --smoke
 
-clean: ## Remove build output in the clone (tools in ~/.cache/envapp stay)
-	@cargo clean
+clean: ## Remove build output in the clone (target/, .spin/); tools in ~/.cache/envapp stay
+	@cargo clean && rm -rf .spin

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds envapp-host, the dev host that serves the component when Spin is not installed.
-# It is a tool, so it builds outside the clone ($TOOLS/host-target): a warm machine rebuilds nothing.
+# Builds envapp-host, the dev host that serves the component when Spin is not installed. `make up` and the
+# tests run it on first use; afterwards cargo rebuilds only when host/ changed (a second or so when nothing did).
+# It is a tool, so it builds outside the clone ($TOOLS/host-target): a second clone rebuilds nothing.
 usage="usage: scripts/build-host.sh"
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -8,5 +9,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $# -eq 0 ]] || die "$usage"
 need cargo "install Rust with rustup (https://rustup.rs)"
-log "building envapp-host into $TOOLS/host-target (about 10 minutes the first time, seconds after)"
+[[ -x "$HOST_BIN" ]] || log "building envapp-host into $TOOLS/host-target (about 10 minutes the first time)"
 cargo build --quiet --release --locked --manifest-path "$ROOT/host/Cargo.toml" --target-dir "$TOOLS/host-target"

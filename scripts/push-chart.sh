@@ -12,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 parse_registry_args "$usage" "$@"
 
 CHART="$ROOT/chart/internal-service"
-need helm "install helm v3.8+ (run scripts/setup-k8s-tools.sh, or \`make setup\`)"
+need_tool helm "scripts/setup-k8s-tools.sh helm"
 need python3 "install Python 3.11 or newer (Debian: apt-get install python3)"
 [[ -f "$CHART/Chart.yaml" ]] || die "$CHART/Chart.yaml not found"
 
@@ -26,14 +26,13 @@ helm package "$CHART" --app-version "$app_version" --destination "$work" >&2 \
   || die "helm package failed for $CHART"
 package="$(find "$work" -maxdepth 1 -name '*.tgz')"
 
-http_flag=()
-[[ -n "$insecure" && "$insecure" != 0 ]] && http_flag=(--plain-http)
 log "pushing $(basename "$package") to oci://$registry/charts"
 # helm reports "Pushed: <ref>" and "Digest: <digest>" on stderr; keep them to parse and show them.
-if ! helm push "$package" "oci://$registry/charts" "${http_flag[@]}" 2>"$work/push.log"; then
+# helm uses the user's own `helm registry login` (its registry config is never redirected; see lib.sh).
+if ! helm push "$package" "oci://$registry/charts" ${insecure:+--plain-http} 2>"$work/push.log"; then
   cat "$work/push.log" >&2
   die "helm push to oci://$registry/charts failed: is the registry at ${registry%%/*} up and writable, and are you \
-logged in (helm registry login)? A plain-HTTP registry needs --insecure. Nothing was reported as pushed."
+logged in (helm registry login ${registry%%/*})? A plain-HTTP registry needs --insecure. Nothing was reported as pushed."
 fi
 cat "$work/push.log" >&2
 pushed="$(sed -n 's/^Pushed: //p' "$work/push.log")"

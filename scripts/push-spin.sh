@@ -21,14 +21,13 @@ ref="$registry/envapp"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-insecure_flag=()
-# -k/--insecure makes Spin's OCI client speak plain HTTP (spin src/commands/registry.rs, crates/oci client.rs).
-[[ -n "$insecure" && "$insecure" != 0 ]] && insecure_flag=(--insecure)
 log "spin registry push $ref:$version"
-if ! spin registry push --from "$ROOT/spin.toml" "${insecure_flag[@]}" "$ref:$version" >"$work/push.log"; then
+# -k/--insecure makes Spin's OCI client speak plain HTTP (spin src/commands/registry.rs, crates/oci client.rs).
+# Spin uses the user's own login (`spin registry login`, else the docker credential store).
+if ! spin registry push --from "$ROOT/spin.toml" ${insecure:+--insecure} "$ref:$version" >"$work/push.log"; then
   cat "$work/push.log" >&2
   die "spin registry push to $ref:$version failed: is the registry at ${registry%%/*} up and writable, and are you \
-logged in (spin registry login)? A plain-HTTP registry needs --insecure. Nothing was reported as pushed."
+logged in (spin registry login ${registry%%/*})? A plain-HTTP registry needs --insecure. Nothing was reported as pushed."
 fi
 cat "$work/push.log" >&2
 # Spin prints "Pushed with digest sha256:..." (or that the registry returned no digest).

@@ -11,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 parse_registry_args "$usage" "$@"
 
-need skopeo "install skopeo (Debian: apt-get install --no-install-recommends skopeo, or run scripts/setup-registry-tools.sh)"
+need_tool skopeo "scripts/setup-registry-tools.sh skopeo"
 need python3 "install Python 3.11 or newer (Debian: apt-get install python3)"
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || die "python3 is older than 3.11 (scripts/oci_image.py needs tomllib): install Python 3.11 or newer"
@@ -26,14 +26,14 @@ trap 'rm -rf "$work"' EXIT
 log "building the image layout (os wasip1, arch wasm) from spin.toml and $(basename "$WASM")"
 digest="$(python3 "$ROOT/scripts/oci_image.py" "$ROOT/spin.toml" "$work/layout" "$version")"
 
-tls_flag=()
-[[ -n "$insecure" && "$insecure" != 0 ]] && tls_flag=(--dest-tls-verify=false)
 log "pushing $ref:$version"
 # --preserve-digests: fail rather than let skopeo re-encode anything and change the digest we computed.
-if ! skopeo copy --quiet --preserve-digests "${tls_flag[@]}" --digestfile "$work/digest" \
+# skopeo uses the user's own login (containers-auth.json, then ~/.docker/config.json); TLS is verified unless
+# --insecure, and otherwise left to the user's registries.conf.
+if ! skopeo copy --quiet --preserve-digests ${insecure:+--dest-tls-verify=false} --digestfile "$work/digest" \
   "oci:$work/layout:$version" "docker://$ref:$version" >&2; then
   die "push to $ref:$version failed: is the registry at ${registry%%/*} up and writable, and are you logged in \
-(skopeo login / docker login)? A plain-HTTP registry needs --insecure. Nothing was reported as pushed."
+(skopeo login ${registry%%/*})? A plain-HTTP registry needs --insecure. Nothing was reported as pushed."
 fi
 pushed="$(cat "$work/digest")"
 [[ "$pushed" == "$digest" ]] \

@@ -1,20 +1,66 @@
 #!/usr/bin/env bash
-# The whole test suite (`make test`, run by .ci/run): host unit tests, then everything in tests/
-# against the real things: the built .wasm on a real host over HTTP, real helm, a real OCI registry.
-usage="usage: scripts/test.sh [pytest args, e.g. tests/http -k redact]"
+# The tests (`make test`, run by .ci/run): with no arguments, the unit tests of both crates and every suite in
+# tests/ against the real things (the built .wasm on a real host over HTTP, real helm, a real OCI registry).
+# Each suite gets only the set-up it needs, so `scripts/test.sh tests/http -k redact` checks no chart or
+# registry tools; on a machine set up before, the checks take about a second.
+usage="usage: scripts/test.sh [--unit | PYTEST_ARGS...]   (e.g. tests/http -k redact; --unit: cargo test only)"
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-[[ "${1:-}" != -h && "${1:-}" != --help ]] || { echo "$usage"; exit 0; }
-need pytest "run 'make setup' first"
+case "${1:-}" in
+  -h | --help) echo "$usage"; exit 0 ;;
+esac
+need cargo "install Rust with rustup (https://rustup.rs)"
 cd "$ROOT"
-log "unit tests: the component's logic"
-cargo test --quiet
-log "unit tests: the dev host (release profile, so it reuses the built dependencies)"
-cargo test --quiet --release --locked --manifest-path host/Cargo.toml --target-dir "$TOOLS/host-target"
-log "building the component and the dev host"
-scripts/build.sh
-scripts/build-host.sh
+
+unit_tests() {
+  log "unit tests: the component's logic"
+  cargo test --quiet
+  log "unit tests: the dev host (release profile, so it reuses the built dependencies)"
+  cargo test --quiet --release --locked --manifest-path host/Cargo.toml --target-dir "$TOOLS/host-target"
+}
+
+if [[ "${1:-}" == --unit ]]; then
+  [[ $# -eq 1 ]] || die "$usage"
+  unit_tests
+  exit 0
+fi
+
+# The suites the arguments name (tests/<suite>[/...]); none named means all of them.
+suites=""
+for arg in "$@"; do
+  case "$arg" in
+    tests/*) suite="${arg#tests/}"; suite="${suite%%/*}"; suite="${suite%%::*}"; suites="$suites $suite" ;;
+  esac
+done
+[[ $# -gt 0 && -n "$suites" ]] || suites=" $(cd tests && for d in */; do [[ "$d" == __* ]] || printf '%s ' "${d%/}"; done)"
+
+# What each suite needs before it runs, as commands; each runs once even when several suites need it.
+steps=""
+add_step() { [[ "$steps" == *"|$*|"* ]] || steps="$steps|$*|"; }
+for suite in $suites; do
+  case "$suite" in
+    http) add_step scripts/build.sh; add_step scripts/build-host.sh ;;
+    chart) add_step scripts/setup-k8s-tools.sh helm checkov ;;
+    publish) add_step scripts/build.sh; add_step scripts/setup-registry-tools.sh; add_step scripts/setup-k8s-tools.sh helm ;;
+    deploy) add_step scripts/setup.sh lint deploy; add_step scripts/setup-k8s-tools.sh helm kubectl ;;
+    # bench: scripts/bench.sh sets up and builds what it needs itself.
+  esac
+done
+
+[[ $# -gt 0 ]] || unit_tests
+log "set-up for:$suites"
+pip_requirements "$VENV" "$ROOT/tests/requirements.txt"
+rest="$steps"
+while [[ -n "$rest" ]]; do
+  rest="${rest#|}"
+  step="${rest%%|*}"
+  rest="${rest#*|}"
+  [[ -z "$step" ]] || $step  # a step is a command and its words (no spaces inside a word)
+done
 log "integration tests"
-pytest -q -p no:cacheprovider "${@:-tests}"
+if [[ $# -gt 0 ]]; then
+  exec "$VENV/bin/pytest" -q -p no:cacheprovider "$@"
+fi
+exec "$VENV/bin/pytest" -q -p no:cacheprovider tests

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Serves the built component on $LISTEN (default 127.0.0.1:3000): with `spin up` when Spin is
-# installed, else with envapp-host, which runs the same .wasm the way Spin does.
+# installed, else with envapp-host, which runs the same .wasm the way Spin does (built here on first use).
 # PROD=true (or false) is handed in as the Spin variable `prod`, as containerd-shim-spin does in a pod.
 usage="usage: [PROD=true|false] [LISTEN=addr:port] scripts/up.sh [-- extra spin up / envapp-host args, e.g. --env K=V]"
 set -euo pipefail
@@ -19,5 +19,6 @@ if command -v spin >/dev/null 2>&1; then
   exec spin up --listen "$listen" "$@"
 fi
 log "Spin not installed: serving with envapp-host (install Spin to use spin up: https://spinframework.dev)"
-[[ -x "$HOST_BIN" ]] || "$ROOT/scripts/build-host.sh"
+# Built on first use, rebuilt when host/ changed (cargo decides; a second when nothing did).
+"$ROOT/scripts/build-host.sh"
 exec "$HOST_BIN" --listen "$listen" "$@" spin.toml

@@ -3,21 +3,30 @@
 # PyPI, Debian and npm reachable). Spin users never need this: rustup's target does the same job.
 #   setup  Debian's Rust 1.96 with its std source, lld, and wasi-libc built by zig (PyPI `ziglang`,
 #          Debian bookworm packages no wasi-libc), copied where rustc's wasm32-wasip1 target looks.
-#   build  cargo -Z build-std with that compiler: the same crate, the same output path.
+#   build MANIFEST_PATH [CARGO_ARGS...]  cargo -Z build-std with that compiler: the same crate, the same output
+#          path as `cargo build --release --target wasm32-wasip1` (scripts/lib.sh wasm_build calls it).
+#   check  says whether `setup` can work here (Debian's apt-get, as root or with sudo) and changes nothing.
 # RUSTC_BOOTSTRAP and -Z build-std stay in here; nothing a user runs needs them.
-usage="usage: scripts/wasm-fallback.sh setup|build"
+usage="usage: scripts/wasm-fallback.sh setup | check | build MANIFEST_PATH [CARGO_ARGS...]"
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-[[ $# -eq 1 ]] || die "$usage"
+[[ $# -ge 1 ]] || die "$usage"
 STATE="$TOOLS/wasm-fallback"
 ZIG_VERSION="0.17.1"
 DEBIAN_RUST=(rustc-web cargo-web rust-web-src lld-16)
 
 sysroot_libs() { echo "$(/usr/bin/rustc --print sysroot)/lib/rustlib/wasm32-wasip1/lib/self-contained"; }
 
+check() {
+  can_apt || die "rustup cannot add the wasm32-wasip1 target here, and the fallback route needs Debian's apt-get \
+as root (or sudo); nothing was changed. Install the target with rustup:"$'\n'"$(install_hint wasm32-wasip1)"
+  command -v python3 >/dev/null 2>&1 || die "the fallback route needs python3:"$'\n'"$(install_hint python3)"
+}
+
 setup() {
+  check
   apt_install "${DEBIAN_RUST[@]}"
   # cargo -Z build-std looks for the library source under the sysroot.
   local src
@@ -57,14 +66,19 @@ setup() {
 
 build() {
   [[ -f "$STATE/env.sh" ]] || die "fallback route not set up: run 'scripts/wasm-fallback.sh setup' (make setup does)"
-  cd "$ROOT"
+  [[ $# -ge 1 ]] || die "$usage"
+  local manifest="$1"
+  shift
   RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
     RUSTFLAGS="-C linker=/usr/bin/wasm-ld-16 -C link-arg=-lzigc -C link-arg=-lzigrt" \
-    /usr/bin/cargo build --release --locked -Zbuild-std=std,panic_abort --target wasm32-wasip1
+    /usr/bin/cargo build --release --manifest-path "$manifest" -Zbuild-std=std,panic_abort --target wasm32-wasip1 "$@"
 }
 
-case "$1" in
-  setup) setup ;;
-  build) build ;;
+command="$1"
+shift
+case "$command" in
+  setup) [[ $# -eq 0 ]] || die "$usage"; setup ;;
+  check) [[ $# -eq 0 ]] || die "$usage"; check ;;
+  build) build "$@" ;;
   *) die "$usage" ;;
 esac

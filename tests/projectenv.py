@@ -28,7 +28,9 @@ def shared_file(relative: str) -> Path:
 
 def use_project_tools() -> None:
     os.environ["PATH"] = os.pathsep.join([str(TOOLS / "bin"), str(TOOLS / "venv" / "bin"), os.environ["PATH"]])
-    for kind in ("CACHE", "CONFIG", "DATA"):
+    # helm's cache and plugins may live in the tool folder; its config (registry logins, repositories) never:
+    # the scripts must work with the user's own `helm registry login` (HELM_CONFIG_HOME stays as the user set it).
+    for kind in ("CACHE", "DATA"):
         os.environ[f"HELM_{kind}_HOME"] = str(TOOLS / "helm" / kind.lower())
 
 

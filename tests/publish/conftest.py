@@ -1,18 +1,23 @@
-"""The publish tests' one real thing: a CNCF distribution registry (Debian's docker-registry) on 127.0.0.1.
+"""The publish tests' one real thing: a CNCF distribution registry on 127.0.0.1.
 
 `running_registry` starts one on a free port with a throwaway config and storage in a temp dir, waits until
-/v2/ answers, and always stops it by PID. Install it with `make setup` (scripts/setup-registry-tools.sh).
+/v2/ answers, and always stops it by PID. The binary is the machine's `docker-registry` or `registry`, else the
+copy scripts/setup-registry-tools.sh unpacked into the tool folder (never the system service Debian's package
+starts). With `users`, it requires an htpasswd login (bcrypt, the only hash distribution accepts).
 Nothing here writes into the repository.
 """
 
 import contextlib
+import secrets
 import shutil
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import bcrypt
 import pytest
 
 from projectenv import stop
@@ -22,48 +27,68 @@ from publishlib import WASM, PushedImage, free_port, last_line, run_script
 @dataclass
 class Registry:
     host: str  # 127.0.0.1:<port>, what the scripts take as REGISTRY (plus an optional path)
+    user: str = ""  # the one account of a registry that requires a login
+    password: str = ""
+
+
+def registry_binary() -> str:
+    for name in ("docker-registry", "registry"):
+        if path := shutil.which(name):
+            return path
+    pytest.fail("no registry binary (docker-registry or registry) on PATH: run scripts/setup-registry-tools.sh")
 
 
 @contextlib.contextmanager
-def running_registry(workdir: Path, readonly: bool = False):
-    """A real registry on 127.0.0.1 serving from workdir; readonly refuses every push (maintenance mode)."""
-    binary = shutil.which("docker-registry")
-    if binary is None:
-        pytest.fail("docker-registry not found: run `make setup` (scripts/setup-registry-tools.sh)")
+def running_registry(workdir: Path, readonly: bool = False, users: dict[str, str] | None = None):
+    """A real registry on 127.0.0.1 serving from workdir; readonly refuses every push (maintenance mode);
+    users (name -> password) turns on htpasswd authentication."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = workdir / "config.yml"
+    auth = ""
+    if users:
+        htpasswd = workdir / "htpasswd"
+        htpasswd.write_text("".join(
+            f"{name}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()}\n"
+            for name, password in users.items()
+        ))
+        auth = f"auth: {{htpasswd: {{realm: envapp-test, path: {htpasswd}}}}}\n"
     config.write_text(
         "version: 0.1\n"
         "log: {level: warn}\n"
         "storage:\n"
         f"  filesystem: {{rootdirectory: {workdir / 'storage'}}}\n"
         f"  maintenance: {{readonly: {{enabled: {'true' if readonly else 'false'}}}}}\n"
-        f"http: {{addr: 127.0.0.1:{port}}}\n"
+        f"http: {{addr: 127.0.0.1:{port}}}\n" + auth
     )
     log_path = workdir / "registry.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([registry_binary(), "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
         try:
-            wait_for_v2(proc, port, log_path)
-            yield Registry(host=f"127.0.0.1:{port}")
+            wait_for_v2(proc, port, log_path, expected=401 if users else 200)
+            user, password = next(iter(users.items())) if users else ("", "")
+            yield Registry(host=f"127.0.0.1:{port}", user=user, password=password)
         finally:
             stop(proc)
 
 
-def wait_for_v2(proc: subprocess.Popen, port: int, log_path: Path, timeout: float = 15) -> None:
+def wait_for_v2(proc: subprocess.Popen, port: int, log_path: Path, expected: int, timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            pytest.fail(f"docker-registry exited with {proc.returncode}:\n{log_path.read_text()}")
+            pytest.fail(f"the registry exited with {proc.returncode}:\n{log_path.read_text()}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1) as resp:
-                if resp.status == 200:
-                    return
+                status = resp.status
+        except urllib.error.HTTPError as err:
+            status = err.code
         except OSError:
-            pass
+            status = None
+        if status is not None:
+            assert status == expected, f"/v2/ answered {status}, expected {expected}"
+            return
         if time.monotonic() > deadline:
-            pytest.fail(f"docker-registry did not answer on 127.0.0.1:{port}/v2/ within {timeout} s")
+            pytest.fail(f"the registry did not answer on 127.0.0.1:{port}/v2/ within {timeout} s")
         time.sleep(0.1)
 
 
@@ -76,6 +101,14 @@ def registry(tmp_path_factory):
 @pytest.fixture(scope="session")
 def readonly_registry(tmp_path_factory):
     with running_registry(tmp_path_factory.mktemp("readonly-registry"), readonly=True) as reg:
+        yield reg
+
+
+@pytest.fixture(scope="session")
+def login_registry(tmp_path_factory):
+    """A registry that refuses anyone not logged in as its one user (password made up per run)."""
+    users = {"publisher": secrets.token_urlsafe(18)}
+    with running_registry(tmp_path_factory.mktemp("login-registry"), users=users) as reg:
         yield reg
 
 
