@@ -1,20 +1,77 @@
 //! The Spin glue: request in, [`route`](crate::route) decides, response out.
+//!
+//! Two things here are deliberate, and each is why this is not spin-sdk's simpler `Request -> Response` form:
+//! - The request body is never read: every answer depends only on the method and the path, and the buffered
+//!   `Request` would read a body of any size into memory (and wait for one that never comes) before `route`
+//!   runs. Dropping the unread `IncomingRequest` leaves the rest to the host.
+//! - The response reaches Spin whole, with `content-length`, before it is handed over. spin-sdk's own path sets
+//!   the response first and writes the body after (`ResponseOutparam::set_with_body`), so Spin sends the head,
+//!   then a chunked body in a second write. Spin never sets TCP_NODELAY on its sockets, so Nagle holds that second
+//!   small write until the client's delayed ACK: ~40 ms per request on a keep-alive connection (bench/PROFILE.md).
 
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::{Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam};
 use spin_sdk::{http_component, variables};
 
-use crate::{route, Facts};
+use crate::{route, Facts, Reply};
 
 #[http_component]
-fn handle(req: Request) -> Response {
+fn handle(req: IncomingRequest, response_out: ResponseOutparam) {
     let method = req.method().to_string();
-    let reply = route(&method, req.path(), &SpinFacts);
-    let mut response = Response::builder();
-    response.status(reply.status);
-    for (name, value) in reply.headers {
-        response.header(name, value);
+    let path = req.path_with_query().unwrap_or_default();
+    drop(req);
+    let reply = route(&method, &path, &SpinFacts);
+    if let Err(err) = send(reply, method != "HEAD", response_out) {
+        // Spin answers 500 when no response was set; nothing else can be done from here.
+        eprintln!("envapp: could not send the response: {err}");
     }
-    response.body(reply.body).build()
+}
+
+/// Writes the whole body before the response is handed to Spin, so head and body leave in one write.
+/// A HEAD reply carries no body and so no `content-length` (the host checks it against the bytes written).
+fn send(reply: Reply, with_length: bool, response_out: ResponseOutparam) -> Result<(), String> {
+    let headers = Fields::new();
+    let length = reply.body.len().to_string();
+    let fields = reply.headers.iter().map(|(n, v)| (*n, v.as_str()));
+    let length_field = with_length.then_some(("content-length", length.as_str()));
+    for (name, value) in fields.chain(length_field) {
+        headers
+            .append(&name.to_owned(), &value.as_bytes().to_vec())
+            .map_err(|e| format!("header {name}: {e:?}"))?;
+    }
+    let response = OutgoingResponse::new(headers);
+    response
+        .set_status_code(reply.status)
+        .map_err(|()| format!("status {}", reply.status))?;
+    let body = response.body().map_err(|()| "response body taken")?;
+    let stream = body.write().map_err(|()| "response body stream taken")?;
+
+    // The host buffers what it allows now (a megabyte or more); a bigger body is finished after handing over.
+    let mut rest = reply.body.as_slice();
+    while !rest.is_empty() {
+        let allowed = stream.check_write().map_err(|e| format!("body: {e}"))?;
+        if allowed == 0 {
+            break;
+        }
+        let (now, later) = rest.split_at(rest.len().min(allowed as usize));
+        stream.write(now).map_err(|e| format!("body: {e}"))?;
+        rest = later;
+    }
+    let finish = |stream, body| {
+        drop(stream);
+        OutgoingBody::finish(body, None).map_err(|e| format!("body: {e:?}"))
+    };
+    if rest.is_empty() {
+        finish(stream, body)?;
+        ResponseOutparam::set(response_out, response);
+        return Ok(());
+    }
+    ResponseOutparam::set(response_out, response);
+    for chunk in rest.chunks(4096) {
+        stream
+            .blocking_write_and_flush(chunk)
+            .map_err(|e| format!("body: {e}"))?;
+    }
+    finish(stream, body)
 }
 
 /// What a Spin component can see: its WASI environment and its application variables.
