@@ -18,11 +18,24 @@ pub trait Facts {
     fn variable(&self, name: &str) -> Option<String>;
 }
 
-/// Variables shown under an env-style name when set; `PROD` is handled apart, it is always shown.
-const DEPLOYMENT_FACTS: [(&str, &str); 3] = [
-    ("pod_name", "POD_NAME"),
-    ("pod_namespace", "POD_NAMESPACE"),
-    ("node_name", "NODE_NAME"),
+/// Variables shown under their env-style (upper-case) name when not empty: the pod's identity as the chart,
+/// the kubelet and containerd put it in the container's env. `PROD` is handled apart: it is always shown.
+/// Every one is declared in spin.toml; none may be secret.
+pub const DEPLOYMENT_FACTS: [&str; 14] = [
+    "pod_name",
+    "pod_namespace",
+    "node_name",
+    "pod_ip",
+    "host_ip",
+    "pod_uid",
+    "service_account",
+    "cpu_request_millicores",
+    "cpu_limit_millicores",
+    "memory_request_mib",
+    "memory_limit_mib",
+    "kubernetes_service_host",
+    "kubernetes_service_port",
+    "hostname",
 ];
 
 /// The value shown in place of anything whose name looks secret.
@@ -59,9 +72,11 @@ impl EnvReport {
         }
         let prod = facts.variable("prod").is_some_and(|v| is_true(&v));
         entries.insert("PROD".to_owned(), prod.to_string());
-        for (variable, name) in DEPLOYMENT_FACTS {
+        for variable in DEPLOYMENT_FACTS {
             match facts.variable(variable) {
-                Some(value) if !value.is_empty() => entries.insert(name.to_owned(), value),
+                Some(value) if !value.is_empty() => {
+                    entries.insert(variable.to_ascii_uppercase(), value)
+                }
                 _ => None,
             };
         }
