@@ -1,5 +1,6 @@
 """What every test suite shares with scripts/lib.sh: the repo, the tool folder, and how to stop a process."""
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -32,6 +33,13 @@ def use_project_tools() -> None:
     # the scripts must work with the user's own `helm registry login` (HELM_CONFIG_HOME stays as the user set it).
     for kind in ("CACHE", "DATA"):
         os.environ[f"HELM_{kind}_HOME"] = str(TOOLS / "helm" / kind.lower())
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
