@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Shared by scripts/kind-up.sh and scripts/kind-down.sh: the names of what they create, the prerequisite check,
 # and the step runner that makes `--dry-run` print exactly the commands a real run executes.
-# Source it after `set -euo pipefail`.
+# Source it after `set -euo pipefail`. Bash 3.2 clean, as macOS ships it (tests/deploy/test_portable_scripts.py):
+# no namerefs, mapfile or negative subscripts, and no "${a[@]}" of an array that may be empty.
 # The names and hints below are used by the scripts that source this file, not here:
 # shellcheck disable=SC2034
 
@@ -53,15 +54,35 @@ run_stdin() {
 # capture VAR PLACEHOLDER CMD...: print the command, run it and store its standard output in VAR; a dry run stores
 # PLACEHOLDER instead, so later commands print with a readable stand-in for the value.
 capture() {
-  local -n _into="$1"
-  local placeholder="$2"
+  local _var="$1" _out="$2"
   shift 2
   show "$@"
+  ((DRY_RUN)) || _out="$("$@")"
+  printf -v "$_var" '%s' "$_out"
+}
+
+# Seconds between two tries of `poll` (ENVAPP_KIND_POLL_INTERVAL=0 lets the tests' stand-in tools answer at once).
+POLL_INTERVAL="${ENVAPP_KIND_POLL_INTERVAL:-5}"
+
+# poll VAR PLACEHOLDER SECONDS TEST CMD...: like capture, for a state the cluster reaches in its own time: runs CMD
+# every POLL_INTERVAL seconds until the function TEST accepts its output, at most SECONDS / 5 + 1 times. The command
+# is printed once. Returns 1 when TEST never accepted it (VAR holds the last output); a dry run stores PLACEHOLDER.
+poll() {
+  local _var="$1" _out="$2" _tries=$(($3 / 5 + 1)) _test="$4"
+  shift 4
+  show "$@"
   if ((DRY_RUN)); then
-    _into="$placeholder"
-  else
-    _into="$("$@")"
+    printf -v "$_var" '%s' "$_out"
+    return 0
   fi
+  while :; do
+    _out="$("$@" 2>/dev/null)" || _out=""
+    printf -v "$_var" '%s' "$_out"
+    "$_test" "$_out" && return 0
+    _tries=$((_tries - 1))
+    ((_tries > 0)) || return 1
+    sleep "$POLL_INTERVAL"
+  done
 }
 
 # note TEXT: what a step checks, printed as a comment line in both modes.
@@ -72,19 +93,15 @@ note() {
 # check_prereqs TOOL...: each TOOL is "name|how to install". Reports every missing tool at once. A real run stops
 # before touching anything; a dry run only warns, so the journey can be read on any machine.
 check_prereqs() {
-  local entry name hint missing=()
+  local entry level=error missing=0
+  ((DRY_RUN)) && level=warning
   for entry in "$@"; do
-    name="${entry%%|*}"
-    hint="${entry#*|}"
-    command -v "$name" >/dev/null 2>&1 || missing+=("$name: $hint")
+    if ! command -v "${entry%%|*}" >/dev/null 2>&1; then
+      printf '%s: missing %s: %s\n' "$level" "${entry%%|*}" "${entry#*|}" >&2
+      missing=1
+    fi
   done
-  ((${#missing[@]} == 0)) && return 0
-  if ((DRY_RUN)); then
-    for entry in "${missing[@]}"; do printf 'warning: missing %s\n' "$entry" >&2; done
-    return 0
-  fi
-  for entry in "${missing[@]}"; do printf 'error: missing %s\n' "$entry" >&2; done
-  die "install the missing tools above and re-run; nothing was changed"
+  ((missing == 0 || DRY_RUN)) || die "install the missing tools above and re-run; nothing was changed"
 }
 
 # Install hints, one place for both scripts.
@@ -95,15 +112,9 @@ HINT_KUBECTL="run 'make setup' (pinned kubectl in \$ENVAPP_TOOLS/bin) or install
 HINT_CURL="install curl (Debian: apt-get install curl)"
 HINT_PYTHON="install Python 3 (Debian: apt-get install python3)"
 
-# kind_nodes: the node container names of the cluster. A dry run derives them from deploy/kind/cluster.yaml's
-# shape (kind names nodes <cluster>-control-plane, <cluster>-worker, <cluster>-worker2, ...).
-kind_nodes() {
-  if ((DRY_RUN)); then
-    printf '%s\n' "$CLUSTER-control-plane" "$CLUSTER-worker" "$CLUSTER-worker2" "$CLUSTER-worker3"
-  else
-    kind get nodes --name "$CLUSTER"
-  fi
-}
+# What `kind get nodes` answers for a cluster made from deploy/kind/cluster.yaml (kind names the node containers
+# <cluster>-control-plane, <cluster>-worker, <cluster>-worker2, ...): a dry run's stand-in for it.
+DRY_RUN_NODES="$CLUSTER-control-plane $CLUSTER-worker $CLUSTER-worker2 $CLUSTER-worker3"
 
 # cluster_exists: is the kind cluster already there?
 cluster_exists() {

@@ -1,4 +1,5 @@
-"""deploy/kind: the wasm-enabled kind cluster config and the local-registry wiring, checked statically."""
+"""deploy/kind: the wasm-enabled kind cluster config and the local-registry wiring, checked statically (the
+containerd patch: test_containerd_config.py)."""
 
 import re
 import tomllib
@@ -20,17 +21,6 @@ KUBERNETES_VERSIONS = ("1.30.0", "1.35.0")
 def cluster():
     (doc,) = load_all(KIND / "cluster.yaml")
     return doc
-
-
-@pytest.fixture(scope="module")
-def containerd_patch(cluster):
-    """All containerdConfigPatches merged into one TOML table (each must parse on its own, as kind merges them)."""
-    merged = {}
-    for patch in cluster["containerdConfigPatches"]:
-        table = tomllib.loads(patch)
-        for plugin, conf in table.get("plugins", {}).items():
-            merged.setdefault(plugin, {}).update(conf)
-    return merged
 
 
 def test_every_yaml_under_deploy_parses():
@@ -76,34 +66,6 @@ def test_every_node_runs_the_pinned_shim_kind_image(cluster):
     assert len(images) == 1, f"all nodes must run the same image: {images}"
     (image,) = images
     assert image and PINNED_NODE_IMAGE.match(image), f"not a pinned release tag of the shim kind image: {image}"
-
-
-def test_containerd_registers_spin_runtime_with_systemd_cgroup(containerd_patch):
-    # containerd 2.x (the image is FROM kindest/node:v1.35.0) reads the CRI runtime under io.containerd.cri.v1.runtime.
-    runtime = containerd_patch["io.containerd.cri.v1.runtime"]["containerd"]["runtimes"]["spin"]
-    assert runtime["runtime_type"] == "io.containerd.spin.v2"
-    # Without it metrics-server reports 0 CPU for wasm pods and the HPA never scales (containerd-shim-spin#180).
-    assert runtime["options"]["SystemdCgroup"] is True
-
-
-def test_containerd_reads_registry_hosts_from_certs_d(containerd_patch):
-    registry = containerd_patch["io.containerd.cri.v1.images"]["registry"]
-    assert registry["config_path"] == "/etc/containerd/certs.d"
-
-
-def test_no_containerd_1_plugin_names_in_a_containerd_2_config(containerd_patch):
-    # io.containerd.grpc.v1.cri runtime/registry sections are containerd 1.x; mixed in, they would be ignored or
-    # break the CRI plugin on a containerd 2 node.
-    assert "io.containerd.grpc.v1.cri" not in containerd_patch
-
-
-def test_runtime_class_handler_names_the_spin_runtime(containerd_patch):
-    path = ROOT / "runtime-class.yaml"
-    if not path.exists():
-        pytest.fail("runtime-class.yaml (the chart issue's RuntimeClass) is missing at the repository root")
-    (runtime_class,) = load_all(path)
-    runtimes = containerd_patch["io.containerd.cri.v1.runtime"]["containerd"]["runtimes"]
-    assert runtime_class["handler"] in runtimes
 
 
 def test_node_hosts_toml_sends_localhost_5001_to_the_registry_container():
