@@ -1,12 +1,10 @@
-"""Fixtures of the deploy checks; the helpers live in deploylib.py."""
+"""Fixtures of the deploy checks; the helpers live in deploylib.py, paths and tools in tests/projectenv.py."""
 
-import os
 import shutil
-from pathlib import Path
 
 import pytest
 
-from deploylib import Sandbox, CLUSTER_TOOLS
+from deploylib import CLUSTER_TOOLS, Sandbox
 
 
 @pytest.fixture
@@ -19,9 +17,8 @@ def sandbox(tmp_path):
 
 @pytest.fixture(scope="session")
 def kubectl():
-    """kubectl for offline `kubectl kustomize`: the project's pinned one, else the machine's."""
-    tools = Path(os.environ.get("ENVAPP_TOOLS", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "envapp"))
-    for candidate in (tools / "bin" / "kubectl", shutil.which("kubectl")):
-        if candidate and Path(candidate).is_file():
-            return str(candidate)
-    pytest.fail("kubectl not found: run `make setup` (it installs the pinned kubectl)")
+    """kubectl for offline `kubectl kustomize`: first on PATH, where tests/conftest.py put the project's tools."""
+    found = shutil.which("kubectl")
+    if not found:
+        pytest.fail("kubectl not found: run `make setup` (it provides a pinned kubectl)")
+    return found
