@@ -4,6 +4,7 @@
 //! [`report`], built and unit-tested on the host. [`spin`] only adapts Spin's types to it, and
 //! exists only in the wasm build.
 
+pub mod redact;
 pub mod report;
 pub mod route;
 
