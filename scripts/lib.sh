@@ -290,17 +290,20 @@ apt_install() {
 # pip_requirements VENV FILE...: creates VENV if needed and installs the requirement files into it, only
 # when they changed since the last install (a stamp holds their contents). Never the user's own Python.
 pip_requirements() {
-  local venv="$1" file args=()
+  local venv="$1" file
   shift
+  [[ $# -gt 0 ]] || die "pip_requirements: no requirements file given"
   [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv" \
     || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
   if cat "$@" | cmp -s - "$venv/.requirements"; then
     log "python packages already in $venv"
     return
   fi
-  for file in "$@"; do args+=(-r "$file"); done
-  log "pip install ${args[*]} into $venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${args[@]}" \
-    || die "pip could not install ${args[*]} (see pip's message above)"
-  cat "$@" >"$venv/.requirements"
+  cat "$@" >"$venv/.requirements.new"
+  # The arguments become "-r FILE" pairs (no array: bash 3.2 and `set -u`).
+  for file in "$@"; do set -- "$@" -r "$file"; shift; done
+  log "pip install $* into $venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" \
+    || die "pip could not install $* (see pip's message above)"
+  mv -f "$venv/.requirements.new" "$venv/.requirements"
 }

@@ -80,7 +80,13 @@ check_part() {
   esac
 }
 # The checks' report is shown with --check or when one fails; a real run logs each step again as it goes.
-if ! report="$(for part in $parts; do check_part "$part"; done 2>&1)"; then
+check_all() {
+  local part status=0
+  # A subshell per part: a part that dies does not hide what the others would say.
+  for part in $parts; do (check_part "$part") || status=1; done
+  return "$status"
+}
+if ! report="$(check_all 2>&1)"; then
   printf '%s\n' "$report" >&2
   die "set-up stopped before changing anything: see above for what to install"
 fi
@@ -88,7 +94,10 @@ fi
 
 # Phase 2: set up. Each step is quick when its part is already there.
 setup_wasm() {
-  [[ "$(wasm_route)" == none ]] || return 0
+  if [[ "$(wasm_route)" != none ]]; then
+    log "wasm32-wasip1: the $(wasm_route) route"
+    return
+  fi
   # The download may be refused or hang where only the package registries are reachable: bound it where we can.
   local bound=""
   command -v timeout >/dev/null 2>&1 && bound="timeout 300"
@@ -107,7 +116,9 @@ for part in $parts; do
     python) pip_requirements "$VENV" "$ROOT/tests/requirements.txt" ;;
     k8s) "$ROOT/scripts/setup-k8s-tools.sh" ;;
     registry) "$ROOT/scripts/setup-registry-tools.sh" ;;
-    lint) [[ "$(resolve_tool - shellcheck; echo "$tool_action")" == use ]] || apt_install shellcheck ;;
+    lint)
+      resolve_tool - shellcheck
+      if [[ "$tool_action" == use ]]; then log "$tool_note"; else apt_install shellcheck; fi ;;
     deploy) [[ ! -x "$DEPLOY_SETUP" ]] || "$DEPLOY_SETUP" ;;
     bench) "$ROOT/scripts/setup-bench-tools.sh" ;;
   esac
