@@ -6,6 +6,7 @@ Tools live where scripts/lib.sh puts them ($ENVAPP_TOOLS, else $XDG_CACHE_HOME/e
 
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
@@ -15,7 +16,24 @@ from projectenv import ROOT, TOOLS  # PATH and HELM_* come from tests/conftest.p
 CHART = ROOT / "chart" / "internal-service"
 VALUES_DEV = ROOT / "chart" / "values-dev.yaml"
 VALUES_PROD = ROOT / "chart" / "values-prod.yaml"
+VALUES_SPINAPP = ROOT / "chart" / "values-spinapp.yaml"
 RELEASE = "envapp"
+FULLNAME = f"{RELEASE}-internal-service"
+SELECTOR = {"app.kubernetes.io/name": "internal-service", "app.kubernetes.io/instance": RELEASE}
+# The pod facts the chart hands the component (env in a Deployment, lower-case variables in a SpinApp).
+POD_FACTS = {
+    "POD_NAME": {"fieldRef": {"fieldPath": "metadata.name"}},
+    "POD_NAMESPACE": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+    "POD_UID": {"fieldRef": {"fieldPath": "metadata.uid"}},
+    "NODE_NAME": {"fieldRef": {"fieldPath": "spec.nodeName"}},
+    "SERVICE_ACCOUNT": {"fieldRef": {"fieldPath": "spec.serviceAccountName"}},
+    "POD_IP": {"fieldRef": {"fieldPath": "status.podIP"}},
+    "HOST_IP": {"fieldRef": {"fieldPath": "status.hostIP"}},
+    "CPU_REQUEST_MILLICORES": {"resourceFieldRef": {"resource": "requests.cpu", "divisor": "1m"}},
+    "CPU_LIMIT_MILLICORES": {"resourceFieldRef": {"resource": "limits.cpu", "divisor": "1m"}},
+    "MEMORY_REQUEST_MIB": {"resourceFieldRef": {"resource": "requests.memory", "divisor": "1Mi"}},
+    "MEMORY_LIMIT_MIB": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "1Mi"}},
+}
 
 
 def tool(name: str) -> str:
@@ -45,8 +63,8 @@ def helm(*args: str) -> subprocess.CompletedProcess:
     return run(tool("helm"), *args)
 
 
-def _template_args(values=(), sets=None, set_json=None, extra=()):
-    args = ["template", RELEASE, str(CHART), *extra]
+def _value_args(values=(), sets=None, set_json=None) -> list[str]:
+    args = []
     for path in values:
         args += ["-f", str(path)]
     for key, value in (sets or {}).items():
@@ -54,6 +72,10 @@ def _template_args(values=(), sets=None, set_json=None, extra=()):
     for key, value in (set_json or {}).items():
         args += ["--set-json", f"{key}={value}"]
     return args
+
+
+def _template_args(values=(), sets=None, set_json=None, extra=()):
+    return ["template", RELEASE, str(CHART), *extra, *_value_args(values, sets, set_json)]
 
 
 def render_text(*values, sets=None, set_json=None, extra=()) -> str:
@@ -69,11 +91,20 @@ def render(*values, sets=None, set_json=None, extra=()) -> list[dict]:
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
-def render_error(*values, sets=None, set_json=None) -> str:
-    """helm's error message for values that must be rejected; fails the test if helm renders them."""
-    result = helm(*_template_args(values, sets, set_json))
-    assert result.returncode != 0, f"helm accepted values it should reject: sets={sets} set_json={set_json}"
-    return result.stderr
+def refusals(*values, sets=None, set_json=None) -> dict[str, str]:
+    """What `helm template`, `helm install` (client-side dry run: no cluster) and `helm lint --strict` say about
+    values they must all refuse, by command; fails the test if any of them accepts the values."""
+    value_args = _value_args(values, sets, set_json)
+    commands = {
+        "template": ["template", RELEASE, str(CHART), *value_args],
+        "install": ["install", RELEASE, str(CHART), "--dry-run=client", *value_args],
+        "lint --strict": ["lint", "--strict", str(CHART), *value_args],
+    }
+    with ThreadPoolExecutor(len(commands)) as pool:
+        results = dict(zip(commands, pool.map(lambda args: helm(*args), commands.values())))
+    accepted = [name for name, result in results.items() if result.returncode == 0]
+    assert not accepted, f"helm {', '.join(accepted)} accepted values it should refuse: {value_args}"
+    return {name: result.stdout + result.stderr for name, result in results.items()}
 
 
 def one(docs: list[dict], kind: str) -> dict:

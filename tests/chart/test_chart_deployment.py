@@ -1,10 +1,15 @@
 """What the chart renders for a wasm pod under containerd-shim-spin, read from the parsed YAML."""
 
 import json
+import tomllib
 
 import pytest
 import yaml
 from chartlib import (
+    FULLNAME,
+    POD_FACTS,
+    ROOT,
+    SELECTOR,
     CHART,
     RELEASE,
     VALUES_DEV,
@@ -15,14 +20,18 @@ from chartlib import (
     hook_pod,
     kinds,
     one,
+    refusals,
     render,
     run_script,
 )
 
 CHART_META = yaml.safe_load((CHART / "Chart.yaml").read_text())
-FULLNAME = f"{RELEASE}-internal-service"
-SELECTOR = {"app.kubernetes.io/name": "internal-service", "app.kubernetes.io/instance": RELEASE}
 DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+def spin_variables() -> list[str]:
+    """The Spin variables spin.toml declares: what the component can be handed."""
+    return list(tomllib.loads((ROOT / "spin.toml").read_text())["variables"])
 
 
 def test_default_render_has_one_object_of_each_kind_and_no_networkpolicy(dev_docs):
@@ -90,12 +99,6 @@ def test_prod_value_becomes_the_prod_variable(values, want):
     assert env_of(app_container(render(values)))["PROD"] == {"name": "PROD", "value": want}
 
 
-def test_pod_namespace_and_node_come_from_the_downward_api(dev_docs):
-    env = env_of(app_container(dev_docs))
-    for name, field in (("POD_NAME", "metadata.name"), ("POD_NAMESPACE", "metadata.namespace"), ("NODE_NAME", "spec.nodeName")):
-        assert env[name]["valueFrom"] == {"fieldRef": {"fieldPath": field}}, name
-
-
 def test_env_map_reaches_the_component_as_one_json_object():
     entries = {"GREETING": "hello world", "TEAM": "platform", "QUOTE": 'say "hi"', "EMPTY": ""}
     docs = render(set_json={"env": json.dumps(entries)})
@@ -109,9 +112,65 @@ def test_empty_env_map_is_an_empty_json_object_and_redaction_stays_on(dev_docs):
 
 
 def test_container_env_is_exactly_the_contract(dev_docs):
-    assert sorted(env_of(app_container(dev_docs))) == sorted(
-        ["SPIN_HTTP_LISTEN_ADDR", "PROD", "POD_NAME", "POD_NAMESPACE", "NODE_NAME", "EXTRA_ENV"]
-    )
+    env = env_of(app_container(dev_docs))
+    assert sorted(env) == sorted(["SPIN_HTTP_LISTEN_ADDR", "PROD", "EXTRA_ENV", *POD_FACTS])
+    for name, source in POD_FACTS.items():
+        assert env[name] == {"name": name, "valueFrom": source}, name
+
+
+def test_every_env_var_for_the_component_is_a_declared_spin_variable(dev_docs):
+    # The shim copies only env named like a declared variable (upper case); anything else would never arrive.
+    declared = {name.upper() for name in spin_variables()}
+    sent = set(env_of(app_container(dev_docs))) - {"SPIN_HTTP_LISTEN_ADDR"}
+    assert sent <= declared, sorted(sent - declared)
+
+
+def test_chart_leaves_what_the_kubelet_and_containerd_set_alone(dev_docs):
+    assert not {"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "HOSTNAME"} & set(env_of(app_container(dev_docs)))
+
+
+def test_host_env_may_not_set_any_declared_spin_variable():
+    # One source of truth: spin.toml's [variables]. Each upper-case name is refused in hostEnv, naming the clash.
+    names = sorted(name.upper() for name in spin_variables())
+    host_env = [{"name": name, "value": "x"} for name in names]
+    output = refusals(set_json={"hostEnv": json.dumps(host_env)})["template"]
+    for i, name in enumerate(names):
+        assert f"hostEnv[{i}].name {name} clashes with a name the chart owns" in output, name
+
+
+def test_host_env_reaches_the_spin_host_after_the_charts_own_env():
+    host_env = [
+        {"name": "RUST_LOG", "value": "spin=debug"},
+        {"name": "OTEL_EXPORTER_OTLP_HEADERS", "valueFrom": {"secretKeyRef": {"name": "otel", "key": "headers"}}},
+    ]
+    container = app_container(render(set_json={"hostEnv": json.dumps(host_env)}))
+    assert container["env"][-2:] == host_env
+    assert env_of(container)["PROD"]["value"] == "false"
+
+
+def test_otel_is_off_by_default(dev_docs):
+    assert not [name for name in env_of(app_container(dev_docs)) if name.startswith("OTEL_")]
+
+
+def test_otel_block_renders_the_variables_spin_reads():
+    env = env_of(app_container(render(sets={"otel.enabled": "true", "otel.endpoint": "http://collector.obs:4318"})))
+    otel = {name: e["value"] for name, e in env.items() if name.startswith("OTEL_")}
+    assert otel == {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector.obs:4318",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_SERVICE_NAME": FULLNAME,
+        "OTEL_TRACES_SAMPLER": "parentbased_always_on",
+    }
+
+
+def test_otel_ratio_sampler_gets_its_argument():
+    env = env_of(app_container(render(sets={
+        "otel.enabled": "true", "otel.endpoint": "https://collector:4317", "otel.protocol": "grpc",
+        "otel.serviceName": "envapp-dev", "otel.sampler": "parentbased_traceidratio", "otel.samplerRatio": "0.25"})))
+    assert env["OTEL_EXPORTER_OTLP_PROTOCOL"]["value"] == "grpc"
+    assert env["OTEL_SERVICE_NAME"]["value"] == "envapp-dev"
+    assert env["OTEL_TRACES_SAMPLER"]["value"] == "parentbased_traceidratio"
+    assert env["OTEL_TRACES_SAMPLER_ARG"]["value"] == "0.25"
 
 
 # Scaling and availability
@@ -139,9 +198,13 @@ def test_without_autoscaling_the_deployment_runs_replica_count_pods():
 
 def test_rolling_update_never_drops_below_the_replica_count(dev_docs):
     strategy = one(dev_docs, "Deployment")["spec"]["strategy"]
-    assert strategy["type"] == "RollingUpdate"
-    assert strategy["rollingUpdate"]["maxUnavailable"] == 0
-    assert strategy["rollingUpdate"]["maxSurge"] >= 1
+    assert strategy == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+
+
+def test_required_anti_affinity_rolls_out_without_a_surge_pod():
+    # With one pod per node required, a surge pod finds no node when nodes == replicas: stop one old pod first.
+    strategy = one(render(sets={"podAntiAffinity": "required"}), "Deployment")["spec"]["strategy"]
+    assert strategy["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
 
 
 def test_cpu_and_memory_requests_are_set_for_the_scheduler_and_the_hpa(dev_docs):
@@ -149,10 +212,23 @@ def test_cpu_and_memory_requests_are_set_for_the_scheduler_and_the_hpa(dev_docs)
     assert requests["cpu"] and requests["memory"]
 
 
+def test_ephemeral_storage_is_requested_and_limited_above_the_spin_dirs(dev_docs):
+    resources = app_container(dev_docs)["resources"]
+    assert resources["requests"]["ephemeral-storage"] == "64Mi"
+    assert resources["limits"]["ephemeral-storage"] == "256Mi"
+    # Both emptyDirs full still fit under the limit, with room for the writable layer and logs.
+    assert [v["emptyDir"]["sizeLimit"] for v in app_pod(dev_docs)["volumes"]] == ["64Mi", "64Mi"]
+
+
 def test_pdb_limits_voluntary_evictions_of_the_apps_pods(dev_docs):
     pdb = one(dev_docs, "PodDisruptionBudget")
     assert pdb["apiVersion"] == "policy/v1"
     assert pdb["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": SELECTOR}}
+
+
+def test_pdb_budget_may_be_a_percentage():
+    pdb = one(render(sets={"podDisruptionBudget.maxUnavailable": "34%"}), "PodDisruptionBudget")
+    assert pdb["spec"]["maxUnavailable"] == "34%"
 
 
 def test_pdb_can_be_turned_off():
@@ -178,6 +254,10 @@ def test_pods_can_require_different_nodes():
     }
 
 
+def test_anti_affinity_can_be_left_out():
+    assert "affinity" not in app_pod(render(sets={"podAntiAffinity": "none"}))
+
+
 def test_pods_spread_over_zones_without_blocking_single_zone_clusters(dev_docs):
     (spread,) = app_pod(dev_docs)["topologySpreadConstraints"]
     assert spread == {
@@ -191,11 +271,11 @@ def test_pods_spread_over_zones_without_blocking_single_zone_clusters(dev_docs):
 # Security
 
 
-def _assert_restricted(pod_spec: dict):
+def _assert_restricted(pod_spec: dict, capabilities: dict):
     """Pod Security Standards "restricted" (plus no host namespaces or hostPath)."""
     for host in ("hostNetwork", "hostPID", "hostIPC"):
         assert not pod_spec.get(host), host
-    assert not any("hostPath" in v for v in pod_spec.get("volumes", []))
+    assert all(set(v) == {"name", "emptyDir"} for v in pod_spec.get("volumes", []))
     pod_sc = pod_spec["securityContext"]
     assert pod_sc["runAsNonRoot"] is True
     assert pod_sc["runAsUser"] > 0 and pod_sc["runAsGroup"] > 0
@@ -203,26 +283,47 @@ def _assert_restricted(pod_spec: dict):
     for container in pod_spec["containers"]:
         sc = container["securityContext"]
         assert sc["allowPrivilegeEscalation"] is False
-        assert sc["capabilities"] == {"drop": ["ALL"]}
+        assert sc["capabilities"] == capabilities
         assert not sc.get("privileged")
         assert sc["runAsNonRoot"] is True and sc.get("runAsUser", 1) > 0
+        assert not container.get("ports", [{}])[0].get("hostPort")
+
+
+# What the app container gets: every capability dropped and NET_BIND_SERVICE, the only add "restricted" allows,
+# added back, so the OCI capability sets are never empty (containerd-shim-spin's libcontainer treats an empty
+# set as unset and leaves every capability).
+APP_CAPABILITIES = {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
 
 
 def test_app_pod_meets_restricted_pod_security(dev_docs):
-    _assert_restricted(app_pod(dev_docs))
+    _assert_restricted(app_pod(dev_docs), APP_CAPABILITIES)
 
 
 def test_test_pod_meets_restricted_pod_security_with_a_read_only_root(dev_docs):
     pod = hook_pod(dev_docs)["spec"]
-    _assert_restricted(pod)
+    _assert_restricted(pod, {"drop": ["ALL"]})
     assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
 
 
-def test_app_root_filesystem_stays_writable_for_the_shim_unless_asked(dev_docs):
-    # containerd-shim-spin writes /spin.lock, /spin.json and /.cache (containerd-shim-spin#123).
-    assert app_container(dev_docs)["securityContext"]["readOnlyRootFilesystem"] is False
-    docs = render(sets={"securityContext.readOnlyRootFilesystem": "true"})
-    assert app_container(docs)["securityContext"]["readOnlyRootFilesystem"] is True
+@pytest.mark.parametrize("image_format, read_only", [("scratch", True), ("spin", False)])
+def test_each_image_format_gets_its_security_context_and_the_spin_dirs(image_format, read_only):
+    docs = render(sets={"imageFormat": image_format})
+    pod, container = app_pod(docs), app_container(docs)
+    assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534, "fsGroup": 65534,
+                                      "seccompProfile": {"type": "RuntimeDefault"}}
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False, "capabilities": APP_CAPABILITIES, "readOnlyRootFilesystem": read_only,
+        "runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534, "seccompProfile": {"type": "RuntimeDefault"}}
+    # Where the Spin host writes: its state directory (/.spin) and the shim's cache (/.cache), both emptyDirs
+    # with a size limit, group-owned by fsGroup so uid/gid 65534 can write them without a capability.
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert mounts == {"/.spin": "spin-state", "/.cache": "spin-cache"}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes == {name: {"name": name, "emptyDir": {"sizeLimit": "64Mi"}} for name in mounts.values()}
+
+
+def test_scratch_is_the_default_image_format_with_a_read_only_root(dev_docs):
+    assert app_container(dev_docs)["securityContext"]["readOnlyRootFilesystem"] is True
 
 
 def test_pods_get_no_service_account_token(dev_docs):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 import yaml
-from chartlib import CHART, ROOT, render_text, run, tool
+from chartlib import CHART, ROOT, VALUES_SPINAPP, render_text, run, tool
 
 KUBE_VERSION_FLOOR = re.match(
     r">=\s*(\d+\.\d+\.\d+)", yaml.safe_load((CHART / "Chart.yaml").read_text())["kubeVersion"]
@@ -35,11 +35,29 @@ def test_optional_objects_and_switches_validate_too(version):
             "autoscaling.enabled": "false",
             "podAntiAffinity": "required",
             "digest": "sha256:" + "ab" * 32,
+            "imageFormat": "spin",
+            "otel.enabled": "true",
+            "otel.endpoint": "http://collector.observability:4318",
+            "podDisruptionBudget.maxUnavailable": "34%",
         },
         set_json={"env": '{"A": "1"}', "nodeSelector": '{"wasm": "true"}',
-                  "tolerations": '[{"key": "wasm", "operator": "Exists", "effect": "NoSchedule"}]'},
+                  "tolerations": '[{"key": "wasm", "operator": "Exists", "effect": "NoSchedule"}]',
+                  "hostEnv": '[{"name": "RUST_LOG", "value": "info"}, {"name": "TOKEN", "valueFrom": '
+                             '{"secretKeyRef": {"name": "otel", "key": "token"}}}]',
+                  "podLabels": '{"team": "platform"}',
+                  "podAnnotations": '{"container.apparmor.security.beta.kubernetes.io/internal-service": "runtime/default"}'},
     )
     result = validate(text, version)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("version", KUBE_VERSIONS)
+def test_spinapp_workload_objects_validate_too(version):
+    # The SpinApp itself is checked against spin-operator's CRD in test_chart_spinapp.py.
+    text = render_text(VALUES_SPINAPP, sets={"networkPolicy.enabled": "true"})
+    builtin = [doc for doc in yaml.safe_load_all(text) if doc and doc["kind"] != "SpinApp"]
+    assert len(builtin) == 5
+    result = validate(yaml.safe_dump_all(builtin), version)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

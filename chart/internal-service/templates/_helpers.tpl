@@ -29,7 +29,7 @@ Truncated to 63 characters, the DNS label limit some name fields have.
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Labels on every object. */}}
+{{/* Labels on every object. values.schema.json refuses podLabels with these keys. */}}
 {{- define "internal-service.labels" -}}
 helm.sh/chart: {{ include "internal-service.chart" . }}
 {{ include "internal-service.selectorLabels" . }}
@@ -39,10 +39,36 @@ app.kubernetes.io/part-of: envapp
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
-{{/* Selector labels: stable for the life of a release (a Deployment's selector is immutable). */}}
+{{/*
+Selector labels: stable for the life of a release (a Deployment's selector is immutable). With
+workload=spinapp the chart puts them on the pods through the SpinApp's podLabels, so the PDB, the
+NetworkPolicy and the Service select the same pods in both modes.
+*/}}
 {{- define "internal-service.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "internal-service.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+Labels of the `helm test` pod: the release's labels, but a different app.kubernetes.io/name, so the Service,
+the PDB and the anti-affinity rules never select the test pod.
+*/}}
+{{- define "internal-service.testLabels" -}}
+helm.sh/chart: {{ include "internal-service.chart" . }}
+app.kubernetes.io/name: {{ include "internal-service.name" . }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: test
+app.kubernetes.io/part-of: envapp
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* The pod labels: the chart's labels plus podLabels. */}}
+{{- define "internal-service.podLabels" -}}
+{{ include "internal-service.labels" . }}
+{{- with .Values.podLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/* The ServiceAccount the pods use. */}}
@@ -64,25 +90,180 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
-Checks across values that the JSON schema cannot express; called from deployment.yaml so they run on every
-render. The schema already checks each value on its own.
+The name of the app container's port: the chart's Deployment names it http (8080); spin-operator names the
+port of the pods it makes http-app (80, spin-operator pkg/spinapp/spinapp.go).
 */}}
-{{- define "internal-service.validate" -}}
-{{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
-{{- fail (printf "autoscaling.maxReplicas (%d) must be at least autoscaling.minReplicas (%d)" (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
+{{- define "internal-service.portName" -}}
+{{- ternary "http-app" "http" (eq .Values.workload "spinapp") }}
+{{- end }}
+
+{{/*
+The pod facts the component reports, as Spin variables of spin.toml with their downward API source. One list
+for both workloads: the Deployment sets each as container env named like the variable in upper case (the shim
+copies it to SPIN_VARIABLE_<NAME>), the SpinApp as a variable (spin-operator sets SPIN_VARIABLE_<NAME>).
+KUBERNETES_SERVICE_HOST/PORT (the kubelet) and HOSTNAME (containerd's CRI) are already in every container's env.
+*/}}
+{{- define "internal-service.podFacts" -}}
+- {variable: pod_name, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+- {variable: pod_namespace, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+- {variable: pod_uid, valueFrom: {fieldRef: {fieldPath: metadata.uid}}}
+- {variable: node_name, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
+- {variable: service_account, valueFrom: {fieldRef: {fieldPath: spec.serviceAccountName}}}
+- {variable: pod_ip, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+- {variable: host_ip, valueFrom: {fieldRef: {fieldPath: status.hostIP}}}
+- {variable: cpu_request_millicores, valueFrom: {resourceFieldRef: {resource: requests.cpu, divisor: 1m}}}
+- {variable: cpu_limit_millicores, valueFrom: {resourceFieldRef: {resource: limits.cpu, divisor: 1m}}}
+- {variable: memory_request_mib, valueFrom: {resourceFieldRef: {resource: requests.memory, divisor: 1Mi}}}
+- {variable: memory_limit_mib, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}}
+{{- end }}
+
+{{/* The OTEL_* variables of the otel block, as an EnvVar list (empty when otel is off). */}}
+{{- define "internal-service.otelEnv" -}}
+{{- if .Values.otel.enabled }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .Values.otel.endpoint | quote }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: {{ .Values.otel.protocol | quote }}
+- name: OTEL_SERVICE_NAME
+  value: {{ default (include "internal-service.fullname" .) .Values.otel.serviceName | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ .Values.otel.sampler | quote }}
+{{- if hasSuffix "traceidratio" .Values.otel.sampler }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ .Values.otel.samplerRatio | toString | quote }}
+{{- end }}
 {{- end }}
 {{- end }}
 
 {{/*
-Labels of the `helm test` pod: the release's labels, but a different app.kubernetes.io/name, so the Service,
-the PDB and the anti-affinity rules never select the test pod.
+Container env names the chart owns, each with why, as a name -> reason map: hostEnv may not set them.
+The envapp variables are spin.toml's [variables] in upper case (tests/chart checks this list covers them all):
+containerd-shim-spin copies such env to the component, so only the chart may set them.
 */}}
-{{- define "internal-service.testLabels" -}}
-helm.sh/chart: {{ include "internal-service.chart" . }}
-app.kubernetes.io/name: {{ include "internal-service.name" . }}-test
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/component: test
-app.kubernetes.io/part-of: envapp
-app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- define "internal-service.reservedEnv" -}}
+{{- $variable := "an envapp Spin variable (spin.toml): containerd-shim-spin would hand it to the component, which reports what the chart sets; use `prod` or `env`" }}
+{{- $reserved := dict "SPIN_HTTP_LISTEN_ADDR" "the chart sets Spin's listen address to the container port http (8080)" }}
+{{- range list "prod" "extra_env" "redact_secrets" "kubernetes_service_host" "kubernetes_service_port" "hostname" }}
+{{- $_ := set $reserved (upper .) $variable }}
+{{- end }}
+{{- range include "internal-service.podFacts" . | fromYamlArray }}
+{{- $_ := set $reserved (upper .variable) $variable }}
+{{- end }}
+{{- range list "OTEL_EXPORTER_OTLP_ENDPOINT" "OTEL_EXPORTER_OTLP_PROTOCOL" "OTEL_SERVICE_NAME" "OTEL_TRACES_SAMPLER" "OTEL_TRACES_SAMPLER_ARG" }}
+{{- $_ := set $reserved . "the otel block sets it (otel.endpoint, otel.protocol, otel.serviceName, otel.sampler, otel.samplerRatio)" }}
+{{- end }}
+{{- toYaml $reserved }}
+{{- end }}
+
+{{/*
+Stops the render with a message. Helm's `fail` does nothing under `helm lint` (helm pkg/engine/engine.go,
+"Don't fail when linting"), which let `helm lint --strict` pass values `helm template` refuses. So, only
+reached under lint, the helper then includes a template that does not exist, named by the message: lint
+reports that as an error carrying the message, and fails wherever `helm template` and `helm install` do.
+*/}}
+{{- define "internal-service.fail" -}}
+{{- fail . }}
+{{- include . nil }}
+{{- end }}
+
+{{/*
+Rules that tie values together, which the JSON schema cannot express; templates/validate.yaml calls this on
+every render. The schema checks each value on its own first.
+*/}}
+{{- define "internal-service.validate" -}}
+{{- $v := .Values }}
+{{- $errors := list }}
+{{- if and $v.autoscaling.enabled (lt (int64 $v.autoscaling.maxReplicas) (int64 $v.autoscaling.minReplicas)) }}
+{{- $errors = append $errors (printf "autoscaling.maxReplicas (%d) must be at least autoscaling.minReplicas (%d)" (int64 $v.autoscaling.maxReplicas) (int64 $v.autoscaling.minReplicas)) }}
+{{- end }}
+{{- $reserved := include "internal-service.reservedEnv" . | fromYaml }}
+{{- $seen := dict }}
+{{- range $i, $e := $v.hostEnv }}
+{{- if hasKey $reserved $e.name }}
+{{- $errors = append $errors (printf "hostEnv[%d].name %s clashes with a name the chart owns: %s" $i $e.name (get $reserved $e.name)) }}
+{{- else if hasPrefix "SPIN_VARIABLE_" $e.name }}
+{{- $errors = append $errors (printf "hostEnv[%d].name %s clashes with the chart's Spin variables: SPIN_VARIABLE_* reach the component; use `prod` or `env`" $i $e.name) }}
+{{- end }}
+{{- if hasKey $seen $e.name }}
+{{- $errors = append $errors (printf "hostEnv[%d].name %s repeats hostEnv[%d]" $i $e.name (get $seen $e.name)) }}
+{{- end }}
+{{- $_ := set $seen $e.name $i }}
+{{- end }}
+{{- if eq $v.workload "spinapp" }}
+{{- with include "internal-service.spinappRefusals" . | fromYamlArray }}
+{{- $errors = concat $errors . (list "workload=spinapp: chart/values-spinapp.yaml (envapp repository) switches all of these off") }}
+{{- end }}
+{{- else if not $v.runtimeClassName }}
+{{- $errors = append $errors "runtimeClassName is empty: workload=deployment needs the RuntimeClass that runs Spin apps (runtime-class.yaml)" }}
+{{- end }}
+{{- with $errors }}
+{{- include "internal-service.fail" (printf "values refused:\n- %s" (join "\n- " .)) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Values a SpinApp (spin-operator v0.6.1, ../shared/crds) cannot carry, as a list of messages. The chart refuses
+them rather than drop them; values-spinapp.yaml next to the chart switches each one off.
+*/}}
+{{- define "internal-service.spinappRefusals" -}}
+{{- $v := .Values }}
+{{- $no := "workload=spinapp: a SpinApp has no field for" }}
+{{- if not $v.spinapp.allowUnrestrictedPods }}
+- {{ printf "%s podSecurityContext or securityContext: spin-operator makes the pods with no security context, outside Pod Security restricted; set spinapp.allowUnrestrictedPods=true to accept that" $no | toJson }}
+{{- end }}
+{{- if ne $v.podAntiAffinity "none" }}
+- {{ printf "%s affinity: set podAntiAffinity=none (it is %s)" $no $v.podAntiAffinity | toJson }}
+{{- end }}
+{{- if $v.topologySpread.enabled }}
+- {{ printf "%s topology spread constraints: set topologySpread.enabled=false" $no | toJson }}
+{{- end }}
+{{- if $v.nodeSelector }}
+- {{ printf "%s nodeSelector: empty it (the SpinAppExecutor's runtime class decides the nodes)" $no | toJson }}
+{{- end }}
+{{- if $v.tolerations }}
+- {{ printf "%s tolerations: empty them" $no | toJson }}
+{{- end }}
+{{- if $v.runtimeClassName }}
+- {{ printf "%s runtimeClassName (the SpinAppExecutor names it): set runtimeClassName to an empty string" $no | toJson }}
+{{- end }}
+{{- if $v.startupProbe.enabled }}
+- {{ printf "%s a startup probe: set startupProbe.enabled=false" $no | toJson }}
+{{- end }}
+{{- range $probe := list "livenessProbe" "readinessProbe" }}
+{{- if hasKey (get $v $probe) "terminationGracePeriodSeconds" }}
+- {{ printf "%s %s.terminationGracePeriodSeconds: remove it" $no $probe | toJson }}
+{{- end }}
+{{- end }}
+{{- if $v.hostEnv }}
+- {{ printf "%s container env: empty hostEnv" $no | toJson }}
+{{- end }}
+{{- if $v.otel.enabled }}
+- {{ printf "%s OpenTelemetry: set otel.enabled=false and configure otel on the SpinAppExecutor" $no | toJson }}
+{{- end }}
+{{- if ne (int64 $v.service.port) 80 }}
+- {{ printf "%s the Service port: spin-operator's Service listens on 80; set service.port=80" $no | toJson }}
+{{- end }}
+{{- if ne $v.imagePullPolicy "IfNotPresent" }}
+- {{ printf "%s imagePullPolicy (Kubernetes' default applies: IfNotPresent for a tag or digest): set imagePullPolicy=IfNotPresent" $no | toJson }}
+{{- end }}
+{{- end }}
+
+{{/*
+The emptyDirs where the Spin host writes (spinDirs in values.yaml): /.spin, Spin's state directory for an app
+run from / (containerd-shim-spin trigger.rs), and /.cache, the shim's loader cache (utils.rs).
+*/}}
+{{- define "internal-service.spinDirVolumes" -}}
+- name: spin-state
+  emptyDir:
+    sizeLimit: {{ .Values.spinDirs.sizeLimit }}
+- name: spin-cache
+  emptyDir:
+    sizeLimit: {{ .Values.spinDirs.sizeLimit }}
+{{- end }}
+
+{{- define "internal-service.spinDirMounts" -}}
+- name: spin-state
+  mountPath: /.spin
+- name: spin-cache
+  mountPath: /.cache
 {{- end }}
