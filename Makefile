@@ -32,6 +32,10 @@ push: build ## Push the wasm OCI image without Docker: make push REGISTRY=host:p
 push-spin: build ## Push Spin's own OCI artifact with `spin registry push`: make push-spin REGISTRY=... [REGISTRY_INSECURE=1]
 	@scripts/push-spin.sh "$(REGISTRY)"
 
+.PHONY: chart-docs
+chart-docs: ## Regenerate chart/internal-service/README.md from the comments in its values.yaml
+	@scripts/chart-readme.py
+
 push-chart: ## Push the Helm chart to oci://REGISTRY/charts: make push-chart REGISTRY=... [REGISTRY_INSECURE=1]
 	@scripts/push-chart.sh "$(REGISTRY)"
 
