@@ -249,6 +249,23 @@ install_hint() {
 
 # --- Installing (set-up scripts only) ---------------------------------------------------------------------
 
+# parse_setup_args USAGE "ITEM..." ARGS...: the set-up scripts' `[--check] [ITEM...]`; sets `check` (1 or "")
+# and `wanted` (the items named, " a b", or all of them when none is).
+parse_setup_args() {
+  local usage="$1" items=" $2 " arg
+  shift 2
+  check=""
+  wanted=""
+  for arg in "$@"; do
+    case "$arg" in
+      --check) check=1 ;;
+      -h | --help) printf '%s\n' "$usage"; exit 0 ;;
+      *) [[ "$items" == *" $arg "* && "$arg" != -* ]] || die "unknown argument '$arg'; $usage"; wanted="$wanted $arg" ;;
+    esac
+  done
+  [[ -n "$wanted" ]] || wanted="${items% }"
+}
+
 # platform: "Linux-x86_64", "Linux-aarch64", "Darwin-arm64", ...
 platform() { echo "$(uname -s)-$(uname -m)"; }
 

@@ -8,14 +8,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-check=""
-case "${1:-}" in
-  "") ;;
-  --check) check=1 ;;
-  -h | --help) echo "$usage"; exit 0 ;;
-  *) die "$usage" ;;
-esac
-[[ $# -le 1 ]] || die "$usage"
+parse_setup_args "$usage" "" "$@"
 need python3 "install Python 3.11 or newer:"$'\n'"$(install_hint python3)"
 
 BENCH_VENV="$TOOLS/bench-venv"

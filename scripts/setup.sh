@@ -19,18 +19,8 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL="wasm python k8s registry lint deploy bench"
-check=""
-parts=""
-for arg in "$@"; do
-  case "$arg" in
-    --check) check=1 ;;
-    -h | --help) echo "$usage"; exit 0 ;;
-    *) [[ " $ALL " == *" $arg "* ]] || die "unknown part '$arg'; $usage"; parts="$parts $arg" ;;
-  esac
-done
-[[ -n "$parts" ]] || parts=" $ALL"
-has() { [[ "$parts " == *" $1 "* ]]; }
+parse_setup_args "$usage" "wasm python k8s registry lint deploy bench" "$@"
+parts="$wanted"
 
 need python3 "install Python 3.11 or newer:"$'\n'"$(install_hint python3)"
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \

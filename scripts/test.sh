@@ -41,9 +41,11 @@ steps=""
 add_step() { [[ "$steps" == *"|$*|"* ]] || steps="$steps|$*|"; }
 for suite in $suites; do
   case "$suite" in
-    http) add_step scripts/build.sh; add_step scripts/build-host.sh ;;
+    http) add_step scripts/setup.sh wasm; add_step scripts/build.sh; add_step scripts/build-host.sh ;;
     chart) add_step scripts/setup-k8s-tools.sh helm checkov ;;
-    publish) add_step scripts/build.sh; add_step scripts/setup-registry-tools.sh; add_step scripts/setup-k8s-tools.sh helm ;;
+    publish)
+      add_step scripts/setup.sh wasm; add_step scripts/build.sh
+      add_step scripts/setup-registry-tools.sh; add_step scripts/setup-k8s-tools.sh helm ;;
     deploy) add_step scripts/setup.sh lint deploy; add_step scripts/setup-k8s-tools.sh helm kubectl ;;
     # bench: scripts/bench.sh sets up and builds what it needs itself.
   esac

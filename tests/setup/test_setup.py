@@ -124,7 +124,7 @@ def test_one_suite_is_set_up_without_checking_unrelated_tools(machine):
     result = machine.run("scripts/test.sh", "tests/http", "-k", "redact")
     assert result.returncode == 0, result.stderr
     calls = machine.called()
-    assert [c.split()[0] for c in calls] == ["cargo", "cargo", "pytest"], calls
+    assert [c.split()[0] for c in calls] == ["cargo", "cargo", "pytest"], calls  # no helm, skopeo, checkov...
     assert "--target wasm32-wasip1" in calls[0] and "host/Cargo.toml" in calls[1]
     assert calls[2] == "pytest -q -p no:cacheprovider tests/http -k redact"
 
