@@ -5,10 +5,13 @@
 //! free-form `env`) arrive only as variables, because containerd-shim-spin hands the pod's env to
 //! Spin, not to the component; the report shows them under their env-style names.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
+
+use crate::redact::{is_secret_name, mask_value, REDACTED};
 
 /// Where the report's facts come from: Spin in the component, anything else in tests and benchmarks.
 pub trait Facts {
@@ -38,26 +41,6 @@ pub const DEPLOYMENT_FACTS: [&str; 14] = [
     "hostname",
 ];
 
-/// The value shown in place of anything whose name looks secret.
-pub const REDACTED: &str = "[redacted]";
-
-/// Name parts that mark a value as secret, matched as whole parts (`API_KEY`, not `MONKEY`).
-const SECRET_PARTS: &[&str] = &[
-    "PASSWORD",
-    "PASSWD",
-    "PASSPHRASE",
-    "SECRET",
-    "SECRETS",
-    "TOKEN",
-    "TOKENS",
-    "KEY",
-    "KEYS",
-    "APIKEY",
-    "PRIVATEKEY",
-    "CREDENTIAL",
-    "CREDENTIALS",
-];
-
 /// The environment as the component reports it: names sorted, secrets redacted unless turned off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvReport(BTreeMap<String, String>);
@@ -80,14 +63,12 @@ impl EnvReport {
                 _ => None,
             };
         }
-        // Redaction is on unless the variable says exactly "false": a typo must not leak secrets.
-        let redact = facts
-            .variable("redact_secrets")
-            .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
-        if redact {
+        if redaction_on(facts.variable("redact_secrets").as_deref()) {
             for (name, value) in entries.iter_mut() {
-                if looks_secret(name) {
+                if is_secret_name(name) {
                     *value = REDACTED.to_owned();
+                } else if let Cow::Owned(masked) = mask_value(value) {
+                    *value = masked;
                 }
             }
         }
@@ -110,10 +91,10 @@ impl EnvReport {
     }
 }
 
-/// True when a name has a part, split at anything not a letter or digit, that marks a secret.
-pub fn looks_secret(name: &str) -> bool {
-    name.split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|part| SECRET_PARTS.iter().any(|s| part.eq_ignore_ascii_case(s)))
+/// Redaction is on unless the variable `redact_secrets` is exactly `false`: any other value, `False` and
+/// ` false ` included, keeps it on, so a typo never shows a secret.
+pub fn redaction_on(redact_secrets: Option<&str>) -> bool {
+    redact_secrets != Some("false")
 }
 
 fn is_true(value: &str) -> bool {
@@ -242,32 +223,6 @@ mod tests {
     }
 
     #[test]
-    fn secret_looking_names_match_whole_parts_only() {
-        for name in [
-            "DB_PASSWORD",
-            "api_key",
-            "GITHUB_TOKEN",
-            "Client-Secret",
-            "AWS_CREDENTIALS",
-            "KEY",
-            "ssh.private.key",
-        ] {
-            assert!(looks_secret(name), "{name}");
-        }
-        for name in [
-            "MONKEY",
-            "KEYBOARD_LAYOUT",
-            "TOKENIZER",
-            "SECRETARY",
-            "PATH",
-            "PWD",
-            "HOME",
-        ] {
-            assert!(!looks_secret(name), "{name}");
-        }
-    }
-
-    #[test]
     fn secrets_are_redacted_by_default_and_shown_only_when_turned_off_exactly() {
         let env = vec![("DB_PASSWORD", "hunter2"), ("HOME", "/")];
         let on = report(&Fixed {
@@ -276,16 +231,27 @@ mod tests {
         });
         assert_eq!(on.get("DB_PASSWORD"), Some(REDACTED));
         assert_eq!(on.get("HOME"), Some("/"));
-        let typo = report(&Fixed {
-            env: env.clone(),
-            vars: vec![("redact_secrets", "flase")],
-        });
-        assert_eq!(typo.get("DB_PASSWORD"), Some(REDACTED));
+        for not_exactly_false in ["flase", "False", "FALSE", " false ", "false\n", "0", "no", "off", ""] {
+            let r = report(&Fixed {
+                env: env.clone(),
+                vars: vec![("redact_secrets", not_exactly_false)],
+            });
+            assert_eq!(r.get("DB_PASSWORD"), Some(REDACTED), "{not_exactly_false:?}");
+        }
         let off = report(&Fixed {
             env,
             vars: vec![("redact_secrets", "false")],
         });
         assert_eq!(off.get("DB_PASSWORD"), Some("hunter2"));
+    }
+
+    #[test]
+    fn credentials_inside_values_are_masked_and_the_rest_kept() {
+        let r = report(&Fixed {
+            env: vec![("DATABASE_URL", "postgres://app:hunter2@db/app")],
+            ..Default::default()
+        });
+        assert_eq!(r.get("DATABASE_URL"), Some("postgres://app:[redacted]@db/app"));
     }
 
     #[test]

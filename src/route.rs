@@ -102,7 +102,8 @@ fn reply(status: u16, body: &Value) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Fixed, REDACTED};
+    use crate::redact::REDACTED;
+    use crate::report::Fixed;
 
     fn get(path: &str, facts: &Fixed) -> (u16, Value) {
         let reply = route("GET", path, facts);
