@@ -6,6 +6,7 @@ Tools live where scripts/lib.sh puts them ($ENVAPP_TOOLS, else $XDG_CACHE_HOME/e
 
 import shutil
 import subprocess
+import tomllib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -34,6 +35,11 @@ POD_FACTS = {
     "MEMORY_REQUEST_MIB": {"resourceFieldRef": {"resource": "requests.memory", "divisor": "1Mi"}},
     "MEMORY_LIMIT_MIB": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "1Mi"}},
 }
+
+
+def spin_variables() -> list[str]:
+    """The Spin variables spin.toml declares: all the component can be handed."""
+    return list(tomllib.loads((ROOT / "spin.toml").read_text())["variables"])
 
 
 def tool(name: str) -> str:

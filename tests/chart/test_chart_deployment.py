@@ -1,14 +1,12 @@
 """What the chart renders for a wasm pod under containerd-shim-spin, read from the parsed YAML."""
 
 import json
-import tomllib
 
 import pytest
 import yaml
 from chartlib import (
     FULLNAME,
     POD_FACTS,
-    ROOT,
     SELECTOR,
     CHART,
     RELEASE,
@@ -23,15 +21,11 @@ from chartlib import (
     refusals,
     render,
     run_script,
+    spin_variables,
 )
 
 CHART_META = yaml.safe_load((CHART / "Chart.yaml").read_text())
 DIGEST = "sha256:" + "0123456789abcdef" * 4
-
-
-def spin_variables() -> list[str]:
-    """The Spin variables spin.toml declares: what the component can be handed."""
-    return list(tomllib.loads((ROOT / "spin.toml").read_text())["variables"])
 
 
 def test_default_render_has_one_object_of_each_kind_and_no_networkpolicy(dev_docs):

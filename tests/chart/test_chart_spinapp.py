@@ -3,14 +3,12 @@ spin-operator v0.6.1's CRD (../shared/crds), with the HPA, PDB and NetworkPolicy
 
 import copy
 import json
-import tomllib
 
 import pytest
 import yaml
 from chartlib import (
     FULLNAME,
     POD_FACTS,
-    ROOT,
     SELECTOR,
     VALUES_DEV,
     VALUES_PROD,
@@ -21,6 +19,7 @@ from chartlib import (
     one,
     refusals,
     render,
+    spin_variables,
 )
 from crdschema import crd_errors
 
@@ -94,7 +93,7 @@ def test_prod_and_the_pod_facts_are_spin_variables(values, want):
     assert json.loads(by_name["extra_env"]["value"]) == {}
     for name, source in POD_FACTS.items():
         assert by_name[name.lower()] == {"name": name.lower(), "valueFrom": source}, name
-    declared = set(tomllib.loads((ROOT / "spin.toml").read_text())["variables"])
+    declared = set(spin_variables())
     assert set(by_name) <= declared, sorted(set(by_name) - declared)
 
 
