@@ -180,10 +180,14 @@ if [[ "$push_with" == spin ]]; then
     break
   done
 fi
+# The chart's imageFormat follows the publisher: Spin's artifact needs a writable root (the shim writes /spin.json),
+# the FROM scratch image runs read-only (chart/internal-service/values.yaml).
 if [[ "$push_with" == spin ]]; then
   capture pushed "$HUB/envapp@sha256:<digest>" scripts/push-spin.sh "$HUB" --insecure
+  image_format=spin
 else
   capture pushed "$HUB/envapp@sha256:<digest>" scripts/push.sh "$HUB" --insecure
+  image_format=scratch
 fi
 pushed="${pushed##*$'\n'}"
 [[ "$pushed" == "$HUB/envapp@sha256:"* ]] || die "push did not end with $HUB/envapp@sha256:<hex> (got: $pushed)"
@@ -196,7 +200,8 @@ at_least_minimum() { [[ "$1" =~ ^[0-9]+$ ]] && (($1 >= minimum)); }
 # Deployment has no `replicas` and starts with one pod: wait until the HPA has brought it to minReplicas ready pods.
 for env in dev prod; do
   h upgrade --install "$RELEASE" chart/internal-service --namespace "$env" --create-namespace \
-    -f "chart/values-$env.yaml" --set "hub=$HUB" --set "digest=$digest" --wait --timeout 5m
+    -f "chart/values-$env.yaml" --set "hub=$HUB" --set "digest=$digest" --set "imageFormat=$image_format" \
+    --wait --timeout 5m
   k rollout status deployment --namespace "$env" --selector "$SELECTOR" --timeout 3m
   capture minimum '<minReplicas>' "${KUBECTL[@]}" --namespace "$env" get hpa --selector "$SELECTOR" \
     -o 'jsonpath={.items[*].spec.minReplicas}'
