@@ -45,10 +45,10 @@ kind-up: ## Create a wasm kind cluster and install dev + prod (DRY_RUN=1 prints 
 kind-down: ## Delete the kind cluster and registry kind-up created (DRY_RUN=1 prints the commands)
 	@scripts/kind-down.sh $(if $(DRY_RUN),--dry-run)
 
-bench: ## Benchmark wasm vs native vs Flask; writes bench/results/latest.{md,png}
+bench: ## Benchmark envapp vs the floor on each wasm host found, native, Flask: bench/results/latest.md
 	@scripts/bench.sh
 
-bench-smoke: ## A few-second run of the benchmark, so it cannot rot
+bench-smoke: ## A short run of the whole benchmark (part of make test), so it cannot rot
 	@scripts/bench.sh --smoke
 
 clean: ## Remove build output in the clone (target/, .spin/); tools in ~/.cache/envapp stay

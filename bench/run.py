@@ -1,21 +1,32 @@
 #!/usr/bin/env python3
-"""The benchmark: the component on its wasm host, the same logic as a native server, and the seed's
-Flask service, measured side by side on loopback with wrk. Run it through scripts/bench.sh, which
-builds everything first and passes the paths in the environment (BENCH_* below).
+"""The benchmark: envapp and the floor (a trivial component with the same SDK) on every wasm host there
+is, next to the same logic as a native server and the seed's Flask service, on loopback with wrk. Run it
+through scripts/bench.sh, which builds everything first and passes the paths in the environment (BENCH_*).
 
-For each run and each server, in turn: start it on a free 127.0.0.1 port, time process start to the
-first 200 from GET /env, check the body, warm up, drive GET /env at each concurrency for a fixed
-time, check the body again, stop it. Medians over runs are reported with their min-max spread.
-Writes OUT/latest.md, OUT/latest.png and OUT/latest.json.
+Hosts: envapp-host (always), `spin up` (when `spin` is on PATH), containerd-shim-spin under a private
+containerd (when `containerd`, `ctr` and `containerd-shim-spin-v2` are on PATH and we are root; bench/shim.py).
+
+How it keeps the figures honest:
+- servers and load generator on separate CPUs (taskset): servers on the first half, wrk and this script on
+  the rest; on one CPU nothing is pinned and the report says so;
+- servers take turns within each run (A B C A B C), so a drift of the machine hits all alike;
+- medians over runs with the spread (± half the min-max range); a row whose req/s spread exceeds ±15% is
+  flagged and not quoted;
+- every answer checked (200, JSON, PROD=true) before and after each load level.
+
+For each run and server: start it on a free 127.0.0.1 port, time start to the first 200 on GET /env, check
+the body, take the idle RSS, warm up, drive GET /env at each concurrency, stop it (envapp-host then reports
+its instances' linear-memory high-water mark). Writes OUT/latest.md, OUT/latest.png and OUT/latest.json.
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
 import platform
+import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,54 +36,196 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
+
+import shim  # bench/shim.py: run as a script, this file's folder is first on sys.path
 
 ROOT = Path(os.environ.get("BENCH_ROOT", Path(__file__).resolve().parent.parent))
 WASM = Path(os.environ.get("BENCH_WASM", ROOT / "target/wasm32-wasip1/release/envapp.wasm"))
+FLOOR_TOML = ROOT / "bench/floor/spin.toml"
+FLOOR_WASM = ROOT / "bench/floor/target/wasm32-wasip1/release/envapp_floor.wasm"
 HOST_BIN = Path(os.environ.get("BENCH_HOST_BIN", "envapp-host"))
 NATIVE_BIN = Path(os.environ.get("BENCH_NATIVE_BIN", "envapp-native"))
 WRK = os.environ.get("BENCH_WRK", "wrk")
-# wrk threads: one per core at most, the server needs the rest of the machine.
-WRK_THREADS = 2
 VENV = Path(sys.prefix)
 CORES = os.cpu_count() or 1
 # gunicorn's documented starting point for sync workers: (2 x cores) + 1.
 GUNICORN_WORKERS = 2 * CORES + 1
+# A row whose req/s varies more than this between runs is not quoted.
+MAX_SPREAD = 0.15
+# envapp-host prints this on SIGTERM/SIGINT: the largest linear memory any instance reached.
+HWM_LINE = re.compile(r"envapp-host: instance memory high-water mark: (\d+) bytes")
+# The wasm hosts, in report order; each serves envapp and the floor.
+HOSTS = {"envapp-host": "envapp-host", "spin": "spin up", "shim": "containerd-shim-spin"}
+
+
+# ---------------------------------------------------------------------------------------------
+# CPUs: servers on one set, the load generator on another
+
+
+@dataclass
+class Pinning:
+    server: str  # taskset CPU list, "" when not pinned
+    load: str
+    load_cpus: int
+
+    @property
+    def note(self) -> str:
+        if not self.server:
+            return "not pinned: one CPU, so servers and wrk share it"
+        return f"servers pinned to CPU {self.server}, wrk and this script to CPU {self.load} (taskset)"
+
+
+def split_cpus() -> Pinning:
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return Pinning("", "", 1)
+    load = cpus[len(cpus) - len(cpus) // 2:]
+    server = cpus[: len(cpus) - len(load)]
+    return Pinning(",".join(map(str, server)), ",".join(map(str, load)), len(load))
+
+
+def pinned(argv: list[str], cpus: str) -> list[str]:
+    return ["taskset", "-c", cpus, *argv] if cpus else argv
+
+
+# ---------------------------------------------------------------------------------------------
+# Servers
+
+
+class Running:
+    """A started server: how to see it, measure it and stop it."""
+
+    started: float
+
+    def wait_ready(self, url: str) -> float: ...
+    def rss(self) -> int: ...
+    def stop(self) -> str: ...  # returns what the server said on stderr
+
+
+class Process(Running):
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path):
+        self.log = tempfile.TemporaryFile()
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=self.log,
+                                     start_new_session=True)
+
+    def said(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def wait_ready(self, url: str, timeout: float = 60.0) -> float:
+        """Seconds from process start to the first 200 on url."""
+        return shim.wait_for_200(url, self.started, timeout, lambda: None if self.proc.poll() is None else
+                                 f"exited with {self.proc.returncode} before answering: {self.said()[-2000:]}")
+
+    def rss(self) -> int:
+        return tree_rss(self.proc.pid)
+
+    def stop(self) -> str:
+        """SIGTERM to the server's whole process group (gunicorn's workers too), SIGKILL after 10 s."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, 15)
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait()
+            except ProcessLookupError:
+                pass
+        said = self.said()
+        self.log.close()
+        return said
+
+
+class ShimContainer(Running):
+    """A container on containerd-shim-spin; its RSS is the container's processes (not containerd's or the shim's)."""
+
+    def __init__(self, containerd: shim.Containerd, ref: str, cid: str, env: dict[str, str]):
+        self.container = containerd.run(ref, cid, env)
+        self.started = self.container.started
+
+    def wait_ready(self, url: str) -> float:
+        return self.container.wait_ready(url)
+
+    def rss(self) -> int:
+        pid = self.container.pid
+        return tree_rss(pid) if pid else 0
+
+    def stop(self) -> str:
+        self.container.stop()
+        return ""
 
 
 @dataclass
 class Server:
-    """One thing under test: how to start it on a port, with a clean environment."""
-
-    name: str
+    name: str  # "envapp-host:envapp", "shim:floor", "native", ...
     label: str
-    argv: list[str]
-    env: dict[str, str]
-    cwd: Path = ROOT
-    note: str = ""
+    host: str  # a key of HOSTS, or "" for native and Flask
+    app: str  # "envapp" or "floor" (native and Flask run envapp's logic)
+    note: str
+    start: Callable[[int], Running]
 
 
-def servers(port: int) -> list[Server]:
-    listen = f"127.0.0.1:{port}"
-    # Every server gets only what it needs, so each answers with the same small report:
-    # the component's WASI env is empty (spin.toml `environment = {}`), PROD comes in as Spin does it.
+def available_servers(pins: Pinning, containerd: "shim.Containerd | None", images: dict[str, str]) -> list[Server]:
+    # Every server gets only what it needs, so each answers with the same small report: the components'
+    # WASI env is empty (spin.toml `environment = {}`), PROD comes in as Spin or the shim hands it in.
     spin_vars = {"SPIN_VARIABLE_PROD": "true"}
-    found = [
-        Server("wasm", "wasm (envapp-host)", [str(HOST_BIN), "--listen", listen, str(ROOT / "spin.toml")], spin_vars,
-               note="the shipped .wasm, one fresh instance per request, wasmtime 48"),
-    ]
+    apps = {"envapp": ROOT / "spin.toml", "floor": FLOOR_TOML}
+    found = []
+
+    def host_server(manifest: Path):
+        return lambda port: Process(pinned([str(HOST_BIN), "--listen", f"127.0.0.1:{port}", str(manifest)],
+                                           pins.server), spin_vars, ROOT)
+
+    for app, manifest in apps.items():
+        found.append(Server(f"envapp-host:{app}", f"{app} on envapp-host", "envapp-host", app,
+                            "one fresh instance per request, as Spin; wasmtime in host/Cargo.toml",
+                            host_server(manifest)))
     spin = shutil.which("spin")
     if spin:
-        found.append(Server("spin", "wasm (spin up)", [spin, "up", "--listen", listen, "-f", str(ROOT / "spin.toml")],
-                            {**spin_vars, "HOME": os.environ.get("HOME", "/tmp")}))
-    found += [
-        Server("native", "native (hyper)", [str(NATIVE_BIN), "--listen", listen], spin_vars,
-               note="envapp::route natively, same hyper 1 + tokio stack as envapp-host"),
-        Server("flask", "Flask (gunicorn)",
-               [str(VENV / "bin/gunicorn"), "--workers", str(GUNICORN_WORKERS), "--bind", listen, "app:app"],
-               {"PROD": "true"}, cwd=ROOT / "bench/flask",
-               note=f"the seed's service, gunicorn sync workers = 2 x cores + 1 = {GUNICORN_WORKERS}"),
-    ]
+        def spin_server(manifest: Path):
+            def start(port: int) -> Running:
+                # A state dir of its own, so `spin up` leaves no .spin/ in the clone.
+                state = tempfile.mkdtemp(prefix="envapp-bench-spin-")
+                argv = [spin, "up", "--listen", f"127.0.0.1:{port}", "-f", str(manifest), "--state-dir", state]
+                return Process(pinned(argv, pins.server), {**spin_vars, "HOME": os.environ.get("HOME", "/tmp")}, ROOT)
+            return start
+
+        for app, manifest in apps.items():
+            found.append(Server(f"spin:{app}", f"{app} on spin up", "spin", app, "`spin up` of the same spin.toml",
+                                spin_server(manifest)))
+    if containerd:
+        def shim_server(app: str):
+            # The chart's env: the listen address (here on loopback) and PROD, which the shim copies to
+            # SPIN_VARIABLE_PROD because spin.toml declares `prod`.
+            return lambda port: ShimContainer(containerd, images[app], f"{app}-{port}",
+                                              {"SPIN_HTTP_LISTEN_ADDR": f"127.0.0.1:{port}", "PROD": "true"})
+
+        for app in apps:
+            found.append(Server(f"shim:{app}", f"{app} on containerd-shim-spin", "shim", app,
+                                "the `make push` image (FROM scratch: compiled at start) in a private containerd "
+                                "(bench/shim.py) on the servers' CPUs, `ctr run --runtime io.containerd.spin.v2 "
+                                "--net-host` with the chart's env", shim_server(app)))
+    found.append(Server("native", "native (hyper)", "", "envapp",
+                        "envapp::route natively, same hyper 1 + tokio stack as envapp-host",
+                        lambda port: Process(pinned([str(NATIVE_BIN), "--listen", f"127.0.0.1:{port}"], pins.server),
+                                             spin_vars, ROOT)))
+    found.append(Server("flask", "Flask (gunicorn)", "", "envapp",
+                        f"the seed's service, gunicorn sync workers = 2 x cores + 1 = {GUNICORN_WORKERS}",
+                        lambda port: Process(pinned([str(VENV / "bin/gunicorn"), "--workers", str(GUNICORN_WORKERS),
+                                                     "--bind", f"127.0.0.1:{port}", "app:app"], pins.server),
+                                             {"PROD": "true"}, ROOT / "bench/flask")))
     return found
+
+
+def skipped_hosts(containerd_why: list[str]) -> dict[str, str]:
+    why = {}
+    if not shutil.which("spin"):
+        why["spin"] = "`spin` is not on PATH"
+    if containerd_why:
+        why["shim"] = "; ".join(containerd_why)
+    return why
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,50 +240,39 @@ class Level:
     p99: float
     errors: int
     requests: int
-    rss: int  # peak resident set of the server's process tree while this level ran, bytes
+    rss: int  # peak resident set of the server's processes while this level ran, bytes
 
 
 @dataclass
 class Run:
-    startup: float  # seconds from process start to the first 200 on GET /env
+    startup: float  # seconds from start to the first 200 on GET /env
     body_size: int
+    idle_rss: int  # after start-up and one request, before any load
+    hwm: int | None = None  # the largest linear memory of any instance, when the host reports it
     levels: dict[int, Level] = field(default_factory=dict)
 
 
-def measure(server: Server, port: int, levels: list[int], duration: int, warmup: int) -> Run:
-    proc = subprocess.Popen(server.argv, cwd=server.cwd, env=server.env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    start = time.monotonic()
+def measure(server: Server, port: int, levels: list[int], duration: int, warmup: int, pins: Pinning) -> Run:
+    url = f"http://127.0.0.1:{port}/env"
+    running = server.start(port)
+    said = ""
     try:
-        url = f"http://127.0.0.1:{port}/env"
-        startup = wait_ready(url, proc, start)
+        startup = running.wait_ready(url)
         body_size = check_body(url, server)
+        time.sleep(0.2)  # let start-up work settle before calling it idle
+        run = Run(startup, body_size, running.rss())
         if warmup > 0:
-            load(url, 8, warmup)
-        run = Run(startup, body_size)
+            load(url, 8, warmup, pins)
         for conns in levels:
-            with RssSampler(proc.pid) as rss:
-                result = load(url, conns, duration)
+            with RssSampler(running) as rss:
+                result = load(url, conns, duration, pins)
             run.levels[conns] = Level(rss=rss.peak, **result)
             check_body(url, server)
-        return run
     finally:
-        stop(proc)
-
-
-def wait_ready(url: str, proc: subprocess.Popen, start: float, timeout: float = 60.0) -> float:
-    """Polls every 2 ms; returns seconds from `start` to the first 200."""
-    while time.monotonic() - start < timeout:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited with {proc.returncode} before answering: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return time.monotonic() - start
-        except OSError:
-            pass
-        time.sleep(0.002)
-    raise RuntimeError(f"no answer on {url} within {timeout:.0f} s")
+        said = running.stop()
+    found = HWM_LINE.findall(said)
+    run.hwm = int(found[-1]) if found else None
+    return run
 
 
 def check_body(url: str, server: Server) -> int:
@@ -144,10 +286,10 @@ def check_body(url: str, server: Server) -> int:
     return len(body)
 
 
-def load(url: str, conns: int, duration: int) -> dict:
-    """Drives GET url for `duration` seconds over `conns` keep-alive connections with wrk."""
-    argv = [WRK, f"-c{conns}", f"-t{min(conns, WRK_THREADS)}", f"-d{duration}s", "--timeout", "5s",
-            "-s", str(ROOT / "bench/report.lua"), url]
+def load(url: str, conns: int, duration: int, pins: Pinning) -> dict:
+    """Drives GET url for `duration` seconds over `conns` keep-alive connections with wrk, on the load CPUs."""
+    argv = pinned([WRK, f"-c{conns}", f"-t{min(conns, pins.load_cpus)}", f"-d{duration}s", "--timeout", "5s",
+                   "-s", str(ROOT / "bench/report.lua"), url], pins.load)
     out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=True).stdout
     data = json.loads(out.strip().splitlines()[-1])
     # Failed requests and answers that were not 2xx/3xx. (A sync gunicorn worker closes the connection
@@ -164,10 +306,10 @@ def load(url: str, conns: int, duration: int) -> dict:
 
 
 class RssSampler:
-    """Samples the summed VmRSS of a process and its descendants every 20 ms; `peak` is the max."""
+    """Samples a running server's RSS every 20 ms; `peak` is the max."""
 
-    def __init__(self, pid: int):
-        self.pid, self.peak = pid, 0
+    def __init__(self, running: Running):
+        self.running, self.peak = running, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -181,21 +323,17 @@ class RssSampler:
 
     def _loop(self):
         while True:
-            self.peak = max(self.peak, tree_rss(self.pid))
+            self.peak = max(self.peak, self.running.rss())
             if self._stop.wait(0.02):
                 return
 
 
 def tree_rss(root: int) -> int:
+    """The summed VmRSS of a process and its descendants."""
     children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                stat = Path(entry.path, "stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry.name))
+    for pid, stat in shim.each_process("stat"):
+        ppid = int(stat.rsplit(b")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(pid)
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
@@ -207,25 +345,6 @@ def tree_rss(root: int) -> int:
         except OSError:
             pass
     return total
-
-
-def stop(proc: subprocess.Popen):
-    """SIGTERM to the server's whole process group (gunicorn's workers too), SIGKILL after 10 s."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, 15)
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
-        except ProcessLookupError:
-            pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,6 +361,7 @@ def sizes() -> list[tuple[str, int, str]]:
         manifest = json.loads(blob(layout, index["manifests"][0]["digest"]))
         layers = sum(layer["size"] for layer in manifest["layers"])
     rows.append(("OCI image layer (gzip tar of spin.toml + .wasm)", layers, "scripts/oci_image.py"))
+    rows.append(("floor .wasm (same SDK and profile, constant answer)", FLOOR_WASM.stat().st_size, "bench/floor"))
     rows.append(("native server binary (stripped release)", NATIVE_BIN.stat().st_size, "bench/native"))
     app = Path(ROOT / "bench/flask/app.py").stat().st_size
     deps = installed_size(["flask", "gunicorn"])
@@ -283,33 +403,33 @@ def installed_size(roots: list[str]) -> int:
     return total
 
 
-def machine() -> dict[str, str]:
+def machine(skipped: dict[str, str], pins: Pinning) -> dict[str, str]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     mem = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                if line.startswith("MemTotal"))
     from importlib import metadata
 
-    def version(argv: list[str]) -> str:
-        try:
-            return subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout.strip().splitlines()[0]
-        except (OSError, IndexError, subprocess.TimeoutExpired):
-            return "not found"
-
     host_toml = (ROOT / "host/Cargo.toml").read_text() if (ROOT / "host/Cargo.toml").exists() else ""
-    wasmtime = next((line.split('"=')[1].split('"')[0] for line in host_toml.splitlines()
+    wasmtime = next((line.split('"')[1].lstrip("=") for line in host_toml.splitlines()
                      if line.startswith("wasmtime =")), "?")
-    return {
+    info = {
         "CPU": f"{cpu}, {CORES} cores",
+        "pinning": pins.note,
         "memory": f"{mem / 1024 / 1024:.0f} GiB",
         "kernel": platform.release(),
-        "wrk": version([WRK, "--version"]),
-        "rustc": version(["rustc", "--version"]),
+        "wrk": shim.first_line([WRK, "--version"]),
+        "rustc": shim.first_line(["rustc", "--version"]),
         "wasmtime (in envapp-host)": wasmtime,
-        "spin": version(["spin", "--version"]) if shutil.which("spin") else "not installed: skipped",
-        "Python": platform.python_version(),
-        "Flask / gunicorn": f"{metadata.version('flask')} / {metadata.version('gunicorn')}",
+        "spin": shim.first_line(["spin", "--version"]) if "spin" not in skipped else f"skipped: {skipped['spin']}",
     }
+    if "shim" in skipped:
+        info["containerd-shim-spin"] = f"skipped: {skipped['shim']}"
+    else:
+        info.update(shim.versions())
+    info["Python"] = platform.python_version()
+    info["Flask / gunicorn"] = f"{metadata.version('flask')} / {metadata.version('gunicorn')}"
+    return info
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,12 +439,15 @@ def machine() -> dict[str, str]:
 def summarize(runs: dict[str, list[Run]], levels: list[int]) -> dict:
     out = {}
     for name, rs in runs.items():
-        s = {"startup_ms": spread([r.startup * 1000 for r in rs]), "body_size": rs[0].body_size, "levels": {}}
+        hwms = [r.hwm for r in rs if r.hwm is not None]
+        s = {"startup_ms": spread([r.startup * 1000 for r in rs]), "body_size": rs[0].body_size,
+             "idle_rss": spread([r.idle_rss for r in rs]), "hwm": max(hwms) if hwms else None, "levels": {}}
         for c in levels:
             lv = [r.levels[c] for r in rs]
             s["levels"][c] = {k: spread([getattr(x, k) for x in lv]) for k in ("rps", "p50", "p90", "p99", "rss")}
             s["levels"][c]["errors"] = sum(x.errors for x in lv)
             s["levels"][c]["requests"] = sum(x.requests for x in lv)
+            s["levels"][c]["flagged"] = relative_spread(s["levels"][c]["rps"]) > MAX_SPREAD
         out[name] = s
     return out
 
@@ -333,71 +456,114 @@ def spread(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "all": values}
 
 
-def pct_spread(s: dict) -> str:
-    return f"±{(s['max'] - s['min']) / 2 / s['median'] * 100:.0f}%" if s["median"] else "-"
+def relative_spread(s: dict) -> float:
+    """± half the min-max range, relative to the median."""
+    return (s["max"] - s["min"]) / 2 / s["median"] if s["median"] else 0.0
 
 
-def write_markdown(path: Path, summary: dict, labels: dict[str, str], notes: dict[str, str], levels: list[int],
-                   size_rows, info: dict, params: dict):
-    def ratio(a, b, key, c):
-        if a not in summary or b not in summary:
-            return "-"
-        x, y = summary[a]["levels"][c][key]["median"], summary[b]["levels"][c][key]["median"]
-        return f"{x / y:.2f}×" if y else "-"
+def floor_ratios(summary: dict, servers: dict[str, dict], levels: list[int]) -> dict[str, dict[int, float | None]]:
+    """Per host and level: envapp's median req/s as a fraction of the floor's; None when either row is flagged."""
+    out = {}
+    for host in HOSTS:
+        envapp, floor = summary.get(f"{host}:envapp"), summary.get(f"{host}:floor")
+        if not envapp or not floor:
+            continue
+        out[host] = {}
+        for c in levels:
+            a, b = envapp["levels"][c], floor["levels"][c]
+            ok = not a["flagged"] and not b["flagged"] and b["rps"]["median"]
+            out[host][c] = a["rps"]["median"] / b["rps"]["median"] if ok else None
+    return out
 
+
+def write_markdown(path: Path, summary: dict, servers: dict[str, dict], levels: list[int], ratios: dict,
+                   skipped: dict[str, str], size_rows, info: dict, params: dict):
     mib = 1024 * 1024
+    conns = [f"{c} connection{'s' if c > 1 else ''}" for c in levels]
+    one_run = params["runs"] == 1
     lines = [
-        "# envapp benchmark: wasm component vs native vs Flask",
+        "# envapp benchmark: envapp and the floor on each wasm host, native, Flask",
         "",
         f"{params['date']} · {params['mode']} · {params['runs']} run(s) × {params['duration']} s per concurrency level, "
         f"{params['warmup']} s warm-up at 8 connections · `GET /env` on 127.0.0.1 with wrk (keep-alive) · "
-        f"whole benchmark took {params['elapsed']:.0f} s. Generated by `scripts/bench.sh`; do not edit.",
+        f"whole benchmark took {params['elapsed']:.0f} s · machine load: {params['load']}. "
+        "Generated by `scripts/bench.sh`; do not edit.",
         "",
-        "Cells are the median over runs; *spread* is ±half the min–max range of req/s, relative to the median. "
-        "Latency in ms. Peak RSS is the summed resident memory of the server's process tree "
-        "(sampled every 20 ms), in MiB. Errors are failed requests plus non-200 answers, summed over runs. "
-        f"The load generator shares the machine's cores with the server; machine load: {params['load']}.",
+        f"Method: {info['pinning']}. Servers take turns within each run (A B C A B C), so drift hits all alike. "
+        "Cells are medians over runs; *spread* is ± half the min–max range of req/s, relative to the median"
+        + (" (one run: no spread measured)" if one_run else "")
+        + f"; a row whose spread exceeds ±{MAX_SPREAD * 100:.0f}% is flagged ⚠ and not quoted (its runs are in "
+        "latest.json). Latency in ms. RSS is the summed resident memory of the server's processes (for the shim: "
+        "the container's processes), sampled every 20 ms, in MiB. Errors are failed requests plus non-200 answers, "
+        "summed over runs.",
         "",
+        "## envapp as a percentage of the floor",
+        "",
+        "The floor (bench/floor) is a component with envapp's SDK, release profile and answer, but a constant body "
+        "sent in one write: what any component costs the host. envapp's req/s over the floor's, on the same host in "
+        "the same run:",
+        "",
+        "| host | " + " | ".join(conns) + " |",
+        "|---|" + "---:|" * len(levels),
     ]
-    for c in levels:
-        lines += [f"### {c} connection{'s' if c > 1 else ''}", "",
+    for host, by_level in ratios.items():
+        cells = [f"{r * 100:.0f}%" if r is not None else "⚠ not quoted" for r in by_level.values()]
+        lines.append(f"| {HOSTS[host]} | " + " | ".join(cells) + " |")
+    for host, why in skipped.items():
+        lines.append(f"| {HOSTS[host]} | " + " | ".join(["skipped"] * len(levels)) + " |")
+    lines.append("")
+    if skipped:
+        lines += [f"Skipped: {HOSTS[h]}: {why}." for h, why in skipped.items()] + [""]
+    for c, title in zip(levels, conns):
+        lines += [f"## {title}", "",
                   "| server | req/s | spread | p50 | p90 | p99 | errors | peak RSS |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for name, s in summary.items():
             lv = s["levels"][c]
-            lines.append(f"| {labels[name]} | {lv['rps']['median']:,.0f} | {pct_spread(lv['rps'])} | "
-                         f"{lv['p50']['median']:.3f} | {lv['p90']['median']:.3f} | {lv['p99']['median']:.3f} | "
-                         f"{lv['errors']} / {lv['requests']:,} | {lv['rss']['median'] / mib:.1f} |")
-        lines += ["", f"wasm/native: req/s {ratio('wasm', 'native', 'rps', c)}, p99 {ratio('wasm', 'native', 'p99', c)} · "
-                      f"wasm/Flask: req/s {ratio('wasm', 'flask', 'rps', c)}, p99 {ratio('wasm', 'flask', 'p99', c)}", ""]
-    lines += ["### Start-up and response", "",
-              "| server | process start → first 200 on /env (ms) | min–max | response body (bytes) |",
-              "|---|---:|---:|---:|"]
+            spread_cell = "-" if one_run else f"±{relative_spread(lv['rps']) * 100:.0f}%"
+            if lv["flagged"]:
+                figures = f"⚠ not quoted | {spread_cell} | - | - | -"
+            else:
+                figures = (f"{lv['rps']['median']:,.0f} | {spread_cell} | {lv['p50']['median']:.3f} | "
+                           f"{lv['p90']['median']:.3f} | {lv['p99']['median']:.3f}")
+            lines.append(f"| {servers[name]['label']} | {figures} | {lv['errors']} / {lv['requests']:,} | "
+                         f"{lv['rss']['median'] / mib:.1f} |")
+        lines.append("")
+    lines += ["## Start-up and memory", "",
+              "Start-up: process start (for the shim: `ctr run`) to the first 200 on /env. Idle RSS: after start-up "
+              "and one request. Linear memory: the largest any instance reached, where the host reports it.", "",
+              "| server | start-up ms | min–max | idle RSS MiB | peak RSS under load MiB | linear memory high-water KiB "
+              "| body bytes |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
     for name, s in summary.items():
         st = s["startup_ms"]
-        lines.append(f"| {labels[name]} | {st['median']:.0f} | {st['min']:.0f}–{st['max']:.0f} | {s['body_size']} |")
-    lines += ["", "### Sizes", "", "| artifact | bytes | KiB | what |", "|---|---:|---:|---|"]
+        peak = max(s["levels"][c]["rss"]["max"] for c in levels)
+        hwm = f"{s['hwm'] / 1024:,.0f}" if s["hwm"] is not None else "-"
+        lines.append(f"| {servers[name]['label']} | {st['median']:.0f} | {st['min']:.0f}–{st['max']:.0f} | "
+                     f"{s['idle_rss']['median'] / mib:.1f} | {peak / mib:.1f} | {hwm} | {s['body_size']} |")
+    lines += ["", "## Sizes", "", "| artifact | bytes | KiB | what |", "|---|---:|---:|---|"]
     for label, size, what in size_rows:
         lines.append(f"| {label} | {size:,} | {size / 1024:,.0f} | {what} |")
-    lines += ["", "### Servers", ""]
-    lines += [f"- **{labels[n]}**: {notes[n]}" for n in summary if notes.get(n)]
-    if "spin" not in summary:
-        lines.append("- **wasm (spin up)**: skipped, `spin` is not on PATH (it is benched when it is).")
-    lines += ["- Every server gets a clean environment holding only PROD (as `SPIN_VARIABLE_PROD` for the Spin ones), "
-              "so all answer with the same report, `{\"PROD\": \"true\"}`; each answer is checked (200, JSON, PROD) "
-              "before and after every load level.", "", "### Machine and tools", ""]
+    lines += ["", "## Servers", ""]
+    # One line per wasm host (envapp and the floor share it), one per other server.
+    notes = {HOSTS.get(s["host"], s["label"]): s["note"] for s in servers.values()}
+    lines += [f"- **{label}**: {note}" for label, note in notes.items()]
+    lines += ["- Every server gets a clean environment holding only PROD (as `SPIN_VARIABLE_PROD` for `spin up` and "
+              "envapp-host, as the container env `PROD` for the shim), so all answer with the same report, "
+              "`{\"PROD\": \"true\"}`; each answer is checked (200, JSON, PROD) before and after every load level.",
+              "", "## Machine and tools", ""]
     lines += [f"- {k}: {v}" for k, v in info.items()]
     path.write_text("\n".join(lines) + "\n")
 
 
-def write_chart(path: Path, summary: dict, labels: dict[str, str], levels: list[int]):
+def write_chart(path: Path, summary: dict, servers: dict[str, dict], levels: list[int]):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = list(summary)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     width = 0.8 / len(names)
     for ax, key, title in ((axes[0], "rps", "requests/s (higher is better)"),
                            (axes[1], "p99", "p99 latency, ms (lower is better)")):
@@ -406,13 +572,17 @@ def write_chart(path: Path, summary: dict, labels: dict[str, str], levels: list[
             med = [s["median"] for s in stats]
             err = [[s["median"] - s["min"] for s in stats], [s["max"] - s["median"] for s in stats]]
             xs = [x + (i - (len(names) - 1) / 2) * width for x in range(len(levels))]
-            ax.bar(xs, med, width, yerr=err, capsize=3, label=labels[name])
+            # Flagged rows are drawn hatched: their spread is too wide to quote.
+            hatch = ["//" if summary[name]["levels"][c]["flagged"] else "" for c in levels]
+            bars = ax.bar(xs, med, width, yerr=err, capsize=3, label=servers[name]["label"])
+            for bar, h in zip(bars, hatch):
+                bar.set_hatch(h)
         ax.set_xticks(range(len(levels)), [f"{c} conn" for c in levels])
         ax.set_yscale("log")
         ax.set_title(title)
         ax.grid(axis="y", alpha=0.3, which="both")
-    axes[0].legend(fontsize=8)
-    fig.suptitle("envapp GET /env: median over runs, bars min–max (log scale)")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"envapp GET /env: median over runs, bars min–max (log scale; hatched: spread > ±{MAX_SPREAD:.0%})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -428,42 +598,64 @@ def main() -> int:
     ap.add_argument("--runs", type=int, help="runs per server (default 3; smoke 1)")
     ap.add_argument("--duration", type=int, help="seconds of load per level (default 6; smoke 1)")
     ap.add_argument("--levels", help="comma-separated connection counts (default 1,8,32; smoke 1,8)")
+    ap.add_argument("--servers", help="comma-separated servers or hosts to run, e.g. envapp-host,native or "
+                                      "shim:envapp (default: every one available)")
     args = ap.parse_args()
     runs_n = args.runs or (1 if args.smoke else 3)
     duration = args.duration or (1 if args.smoke else 6)
     warmup = 1 if args.smoke else 2
     levels = [int(c) for c in (args.levels or ("1,8" if args.smoke else "1,8,32")).split(",")]
+    wanted = set(args.servers.split(",")) if args.servers else None
     args.out.mkdir(parents=True, exist_ok=True)
 
+    pins = split_cpus()
+    if pins.load:
+        # This script (wrk's parent, the RSS sampler) stays off the servers' CPUs too.
+        os.sched_setaffinity(0, [int(c) for c in pins.load.split(",")])
     began, load_before = time.monotonic(), os.getloadavg()[0]
-    runs: dict[str, list[Run]] = {}
-    labels, notes = {}, {}
-    # Servers take turns within each run, so a slow drift of the machine spreads over all of them.
-    for i in range(runs_n):
-        for server in servers(0):
-            port = free_port()
-            server = next(s for s in servers(port) if s.name == server.name)
-            labels[server.name], notes[server.name] = server.label, server.note
-            print(f"==> run {i + 1}/{runs_n}: {server.label}", file=sys.stderr, flush=True)
-            run = measure(server, port, levels, duration, warmup)
-            runs.setdefault(server.name, []).append(run)
-            print("    start-up {:.0f} ms; ".format(run.startup * 1000)
-                  + "; ".join(f"c={c}: {lv.rps:,.0f} req/s p99 {lv.p99:.2f} ms errors {lv.errors}"
-                              for c, lv in run.levels.items()), file=sys.stderr, flush=True)
+    containerd_why = shim.missing_tools()
+    if wanted is not None and not any(w == "shim" or w.startswith("shim:") for w in wanted):
+        containerd_why = containerd_why or ["not asked for (--servers)"]
+    with (shim.Containerd(cpus=pins.server) if not containerd_why else contextlib.nullcontext()) as containerd:
+        images = {}
+        if containerd:
+            print("==> containerd-shim-spin: importing the images", file=sys.stderr, flush=True)
+            images = {"envapp": containerd.import_spin_toml(ROOT / "spin.toml", "envapp"),
+                      "floor": containerd.import_spin_toml(FLOOR_TOML, "floor")}
+        chosen = [s for s in available_servers(pins, containerd, images)
+                  if wanted is None or s.name in wanted or s.host in wanted]
+        if not chosen:
+            raise SystemExit(f"error: --servers {args.servers} matches none of the servers available here")
+        runs: dict[str, list[Run]] = {}
+        # Servers take turns within each run, so a slow drift of the machine spreads over all of them.
+        for i in range(runs_n):
+            for server in chosen:
+                port = shim.free_port()
+                print(f"==> run {i + 1}/{runs_n}: {server.label}", file=sys.stderr, flush=True)
+                run = measure(server, port, levels, duration, warmup, pins)
+                runs.setdefault(server.name, []).append(run)
+                print(f"    start-up {run.startup * 1000:.0f} ms; idle RSS {run.idle_rss / 2**20:.1f} MiB; "
+                      + "; ".join(f"c={c}: {lv.rps:,.0f} req/s p99 {lv.p99:.2f} ms errors {lv.errors}"
+                                  for c, lv in run.levels.items()), file=sys.stderr, flush=True)
 
+    servers = {s.name: {"label": s.label, "host": s.host, "app": s.app, "note": s.note} for s in chosen}
+    skipped = {h: why for h, why in skipped_hosts(containerd_why).items()
+               if wanted is None or h in wanted or any(w.startswith(f"{h}:") for w in wanted)}
     summary = summarize(runs, levels)
+    ratios = floor_ratios(summary, servers, levels)
     params = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "mode": "smoke" if args.smoke else "full", "runs": runs_n, "duration": duration,
               "warmup": warmup, "levels": levels, "elapsed": time.monotonic() - began,
+              "pinning": {"server_cpus": pins.server, "load_cpus": pins.load},
               # Anything else running on the machine shows here and in the spread.
               "load": f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after (1-min load average)"}
     size_rows = sizes()
-    info = machine()
-    write_markdown(args.out / "latest.md", summary, labels, notes, levels, size_rows, info, params)
-    write_chart(args.out / "latest.png", summary, labels, levels)
+    info = machine(skipped, pins)
+    write_markdown(args.out / "latest.md", summary, servers, levels, ratios, skipped, size_rows, info, params)
+    write_chart(args.out / "latest.png", summary, servers, levels)
     (args.out / "latest.json").write_text(json.dumps(
-        {"params": params, "machine": info, "sizes": size_rows, "servers": labels, "summary": summary},
-        indent=1) + "\n")
+        {"params": params, "machine": info, "sizes": size_rows, "servers": servers, "skipped": skipped,
+         "floor_ratio": ratios, "summary": summary}, indent=1) + "\n")
     print(f"==> wrote {args.out}/latest.md, latest.png, latest.json", file=sys.stderr)
     return 0
 
