@@ -1,31 +1,42 @@
 //! envapp-host: runs a Spin HTTP app the way `spin up` does, for machines without Spin.
 //! See `USAGE` for what it supports; anything else in spin.toml is refused at start-up.
 
+mod engine;
 mod manifest;
 mod server;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 const USAGE: &str = "\
-usage: envapp-host [--listen ADDR] [--env KEY=VALUE]... [--shim-env] [MANIFEST]
+usage: envapp-host [--listen ADDR] [--env KEY=VALUE]... [--shim-env] [--header-timeout SECONDS]
+                   [--no-cache] [MANIFEST]
 
 Runs the HTTP component of a Spin app (manifest v2, one `/...` route) like `spin up`.
 
-  --listen ADDR      address to listen on (default 127.0.0.1:3000; port 0 picks a free one)
-  --env KEY=VALUE    add KEY=VALUE to the component's WASI environment (like `spin up -e`)
-  --shim-env         also read app variable NAME from env var NAME (upper case), as
-                     containerd-shim-spin does for a pod's env
-  MANIFEST           path to spin.toml (default ./spin.toml)
+  --listen ADDR       address to listen on (default 127.0.0.1:3000; port 0 picks a free one)
+  --env KEY=VALUE     add KEY=VALUE to the component's WASI environment (like `spin up -e`)
+  --shim-env          also read app variable NAME from env var NAME (upper case), as
+                      containerd-shim-spin does for a pod's env
+  --header-timeout S  close a connection whose request headers take longer than S seconds, or that
+                      stays idle between requests that long (default 30; Spin has no such limit)
+  --no-cache          compile the component even if a compiled copy is cached
+  MANIFEST            path to spin.toml (default ./spin.toml)
 
-App variables come from SPIN_VARIABLE_<NAME> or their defaults. Once listening, prints
-`Serving http://ADDR` on stdout. GET /.well-known/spin/health answers 200 OK.";
+App variables come from SPIN_VARIABLE_<NAME> or their defaults. The compiled component is cached in
+$ENVAPP_HOST_CACHE (default ~/.cache/envapp/host-cache). SPIN_MAX_INSTANCE_COUNT (default 1000) bounds
+concurrent requests as in Spin; requests over it get 503 with Retry-After. Once listening, prints
+`Serving http://ADDR` on stdout. /.well-known/spin/health and /.well-known/spin/info answer as in Spin.
+On SIGINT or SIGTERM, prints the largest linear memory an instance used to stderr.";
 
 struct Args {
     listen: SocketAddr,
     env: Vec<(String, String)>,
     shim_env: bool,
+    header_timeout: Duration,
+    cache: bool,
     manifest: PathBuf,
 }
 
@@ -51,16 +62,29 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
-    let app = manifest::load(
-        &args.manifest,
-        &|key| std::env::var(key).ok(),
-        args.shim_env,
-    )?;
-    let server = server::Server::new(app, args.env)?;
+    let env = |key: &str| std::env::var(key).ok();
+    let shim_env = |key: &str| shim_lookup(key, &env);
+    let lookup: manifest::Lookup = if args.shim_env { &shim_env } else { &env };
+    let app = manifest::load(&args.manifest, lookup)?;
+    let engine = engine::engine()?;
+    let cache = args.cache.then(engine::default_cache_dir).flatten();
+    let component = engine::compile(&engine, &app.source, cache.as_deref())?;
+    let server = server::Server::link(&engine, &component, app, args.env, args.header_timeout)?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
         .block_on(server.serve(args.listen))
+}
+
+/// containerd-shim-spin's rule: before Spin starts, a container env var named like a declared variable
+/// (upper case) is copied to `SPIN_VARIABLE_<NAME>`, replacing any value there
+/// (`configure_application_variables_from_environment_variables` in containerd-shim-spin/src/utils.rs).
+/// Spin only ever asks for `SPIN_VARIABLE_<NAME>` of declared variables, so answering that lookup from
+/// `<NAME>` first is the same copy.
+fn shim_lookup(key: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    key.strip_prefix("SPIN_VARIABLE_")
+        .and_then(env)
+        .or_else(|| env(key))
 }
 
 /// `Ok(None)` means `--help`.
@@ -69,6 +93,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
         env: Vec::new(),
         shim_env: false,
+        header_timeout: server::DEFAULT_HEADER_TIMEOUT,
+        cache: true,
         manifest: PathBuf::from("spin.toml"),
     };
     let mut manifest = None;
@@ -76,6 +102,20 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
             "--shim-env" => parsed.shim_env = true,
+            "--no-cache" => parsed.cache = false,
+            "--header-timeout" => {
+                let value = args
+                    .next()
+                    .ok_or("--header-timeout needs a number of seconds")?;
+                parsed.header_timeout = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| *s > 0.0 && s.is_finite())
+                    .map(Duration::from_secs_f64)
+                    .ok_or_else(|| {
+                        format!("--header-timeout {value:?} is not a positive number of seconds")
+                    })?;
+            }
             "--listen" => {
                 let value = args.next().ok_or("--listen needs an address")?;
                 parsed.listen = value.parse().map_err(|_| {
@@ -115,7 +155,8 @@ mod tests {
         let args = parse(&[]).unwrap().unwrap();
         assert_eq!(args.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(args.manifest, PathBuf::from("spin.toml"));
-        assert!(!args.shim_env && args.env.is_empty());
+        assert!(!args.shim_env && args.env.is_empty() && args.cache);
+        assert_eq!(args.header_timeout, Duration::from_secs(30));
     }
 
     #[test]
@@ -128,6 +169,9 @@ mod tests {
             "--env",
             "E=",
             "--shim-env",
+            "--header-timeout",
+            "0.5",
+            "--no-cache",
             "app/spin.toml",
         ])
         .unwrap()
@@ -137,8 +181,28 @@ mod tests {
             args.env,
             [("A".into(), "b=c".into()), ("E".into(), String::new())]
         );
-        assert!(args.shim_env);
+        assert!(args.shim_env && !args.cache);
+        assert_eq!(args.header_timeout, Duration::from_millis(500));
         assert_eq!(args.manifest, PathBuf::from("app/spin.toml"));
+    }
+
+    #[test]
+    fn shim_env_copies_upper_case_names_over_spin_variables() {
+        let env = |key: &str| match key {
+            "PROD" => Some("true".to_string()),
+            "SPIN_VARIABLE_PROD" => Some("no".to_string()),
+            "SPIN_VARIABLE_NODE_NAME" => Some("n1".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            shim_lookup("SPIN_VARIABLE_PROD", &env).as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            shim_lookup("SPIN_VARIABLE_NODE_NAME", &env).as_deref(),
+            Some("n1")
+        );
+        assert_eq!(shim_lookup("SPIN_VARIABLE_POD_NAME", &env), None);
     }
 
     #[test]
@@ -150,6 +214,8 @@ mod tests {
             &["--env", "NOEQUALS"],
             &["--env", "=x"],
             &["--what"],
+            &["--header-timeout", "0"],
+            &["--header-timeout", "soon"],
             &["a", "b"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");

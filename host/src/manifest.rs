@@ -11,6 +11,9 @@ use serde::Deserialize;
 /// The one component the app routes to, with everything resolved at start-up.
 #[derive(Debug)]
 pub struct App {
+    /// `[application]` name and version, for `/.well-known/spin/info`.
+    pub name: String,
+    pub version: Option<String>,
     pub component_id: String,
     /// The component's Wasm file, resolved against the manifest's directory.
     pub source: PathBuf,
@@ -23,20 +26,15 @@ pub struct App {
 /// Process environment lookup, injected so resolution is testable without touching `std::env`.
 pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// Loads the manifest at `path` and resolves its variables from `env`.
-///
-/// `shim_env` mimics containerd-shim-spin, which copies a container env var named like a declared
-/// variable (upper case) to `SPIN_VARIABLE_<NAME>` before Spin starts: see
-/// `configure_application_variables_from_environment_variables` in
-/// https://github.com/spinframework/containerd-shim-spin/blob/main/containerd-shim-spin/src/utils.rs
-pub fn load(path: &Path, env: Lookup, shim_env: bool) -> Result<App> {
+/// Loads the manifest at `path` and resolves its variables from `env`, as Spin does.
+pub fn load(path: &Path, env: Lookup) -> Result<App> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read manifest {}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    parse(&text, base, env, shim_env).with_context(|| format!("in manifest {}", path.display()))
+    parse(&text, base, env).with_context(|| format!("in manifest {}", path.display()))
 }
 
-fn parse(text: &str, base: &Path, env: Lookup, shim_env: bool) -> Result<App> {
+fn parse(text: &str, base: &Path, env: Lookup) -> Result<App> {
     let manifest: Manifest = toml::from_str(text)?;
     ensure!(
         manifest.spin_manifest_version == 2,
@@ -71,7 +69,7 @@ fn parse(text: &str, base: &Path, env: Lookup, shim_env: bool) -> Result<App> {
         trigger.component
     );
 
-    let values = resolve_app_variables(&manifest.variables, env, shim_env)?;
+    let values = resolve_app_variables(&manifest.variables, env)?;
     let variables = component
         .variables
         .iter()
@@ -85,6 +83,8 @@ fn parse(text: &str, base: &Path, env: Lookup, shim_env: bool) -> Result<App> {
         .collect::<Result<_>>()?;
 
     Ok(App {
+        name: manifest.application.name,
+        version: manifest.application.version,
         component_id: trigger.component.clone(),
         source: base.join(&component.source),
         environment: component.environment.clone(),
@@ -98,7 +98,6 @@ fn parse(text: &str, base: &Path, env: Lookup, shim_env: bool) -> Result<App> {
 fn resolve_app_variables(
     declared: &BTreeMap<String, Variable>,
     env: Lookup,
-    shim_env: bool,
 ) -> Result<BTreeMap<String, String>> {
     let mut values = BTreeMap::new();
     for (name, variable) in declared {
@@ -109,11 +108,9 @@ fn resolve_app_variables(
             "variable {name:?} must have either a default or `required = true`, not both or neither"
         );
         let upper = name.to_ascii_uppercase();
-        let from_env = shim_env
-            .then(|| env(&upper))
-            .flatten()
-            .or_else(|| env(&format!("SPIN_VARIABLE_{upper}")));
-        let Some(value) = from_env.or_else(|| variable.default.clone()) else {
+        let Some(value) =
+            env(&format!("SPIN_VARIABLE_{upper}")).or_else(|| variable.default.clone())
+        else {
             bail!("required variable {name:?} has no value: set SPIN_VARIABLE_{upper}");
         };
         values.insert(name.clone(), value);
@@ -175,8 +172,7 @@ pub fn validate_name(name: &str) -> Result<(), String> {
 #[serde(deny_unknown_fields)]
 struct Manifest {
     spin_manifest_version: u32,
-    #[serde(rename = "application")]
-    _application: Application,
+    application: Application,
     #[serde(default)]
     variables: BTreeMap<String, Variable>,
     trigger: Triggers,
@@ -187,10 +183,9 @@ struct Manifest {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Application {
-    #[serde(rename = "name")]
-    _name: String,
-    #[serde(default, rename = "version")]
-    _version: Option<String>,
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
     #[serde(default, rename = "description")]
     _description: Option<String>,
     #[serde(default, rename = "authors")]
@@ -276,17 +271,13 @@ mod tests {
         }
     }
 
-    fn parse_with(
-        text: &str,
-        pairs: &'static [(&'static str, &'static str)],
-        shim_env: bool,
-    ) -> Result<App> {
-        parse(text, Path::new("/app"), &env(pairs), shim_env)
+    fn parse_with(text: &str, pairs: &'static [(&'static str, &'static str)]) -> Result<App> {
+        parse(text, Path::new("/app"), &env(pairs))
     }
 
     #[test]
     fn defaults_and_spin_variable_env_fill_templates() {
-        let app = parse_with(MANIFEST, &[("SPIN_VARIABLE_TOKEN", "t0k")], false).unwrap();
+        let app = parse_with(MANIFEST, &[("SPIN_VARIABLE_TOKEN", "t0k")]).unwrap();
         assert_eq!(app.component_id, "demo");
         assert_eq!(app.source, Path::new("/app/target/demo.wasm"));
         assert_eq!(app.environment["GREETING"], "hi");
@@ -299,39 +290,21 @@ mod tests {
         let app = parse_with(
             MANIFEST,
             &[("SPIN_VARIABLE_PROD", "true"), ("SPIN_VARIABLE_TOKEN", "x")],
-            false,
         )
         .unwrap();
         assert_eq!(app.variables["prod"], "true");
     }
 
     #[test]
-    fn plain_upper_case_env_counts_only_with_shim_env() {
-        let pairs = &[
-            ("PROD", "true"),
-            ("SPIN_VARIABLE_PROD", "no"),
-            ("SPIN_VARIABLE_TOKEN", "x"),
-        ];
-        assert_eq!(
-            parse_with(MANIFEST, pairs, false).unwrap().variables["prod"],
-            "no"
-        );
-        assert_eq!(
-            parse_with(MANIFEST, pairs, true).unwrap().variables["prod"],
-            "true"
-        );
-    }
-
-    #[test]
     fn required_variable_without_value_names_it() {
-        let err = parse_with(MANIFEST, &[], false).unwrap_err();
+        let err = parse_with(MANIFEST, &[]).unwrap_err();
         assert!(format!("{err:#}").contains("\"token\""), "{err:#}");
     }
 
     #[test]
     fn unknown_template_reference_fails_start_up() {
         let text = MANIFEST.replace("{{ prod }}", "{{ nope }}");
-        let err = parse_with(&text, &[("SPIN_VARIABLE_TOKEN", "x")], false).unwrap_err();
+        let err = parse_with(&text, &[("SPIN_VARIABLE_TOKEN", "x")]).unwrap_err();
         assert!(
             format!("{err:#}").contains("unknown variable \"nope\""),
             "{err:#}"
@@ -341,7 +314,7 @@ mod tests {
     #[test]
     fn unmatched_braces_fail_start_up() {
         let text = MANIFEST.replace("{{ prod }}", "{{ prod");
-        assert!(parse_with(&text, &[("SPIN_VARIABLE_TOKEN", "x")], false).is_err());
+        assert!(parse_with(&text, &[("SPIN_VARIABLE_TOKEN", "x")]).is_err());
     }
 
     #[test]
@@ -350,23 +323,23 @@ mod tests {
             "allowed_outbound_hosts = []",
             "key_value_stores = [\"default\"]",
         );
-        let err = parse_with(&kv, &[("SPIN_VARIABLE_TOKEN", "x")], false).unwrap_err();
+        let err = parse_with(&kv, &[("SPIN_VARIABLE_TOKEN", "x")]).unwrap_err();
         assert!(format!("{err:#}").contains("key_value_stores"), "{err:#}");
 
         let route = MANIFEST.replace("route = \"/...\"", "route = \"/api/...\"");
-        assert!(parse_with(&route, &[("SPIN_VARIABLE_TOKEN", "x")], false).is_err());
+        assert!(parse_with(&route, &[("SPIN_VARIABLE_TOKEN", "x")]).is_err());
 
         let net = MANIFEST.replace(
             "allowed_outbound_hosts = []",
             "allowed_outbound_hosts = [\"https://x\"]",
         );
-        assert!(parse_with(&net, &[("SPIN_VARIABLE_TOKEN", "x")], false).is_err());
+        assert!(parse_with(&net, &[("SPIN_VARIABLE_TOKEN", "x")]).is_err());
     }
 
     #[test]
     fn variable_needs_default_or_required() {
         let text = MANIFEST.replace("prod = { default = \"false\" }", "prod = {}");
-        assert!(parse_with(&text, &[("SPIN_VARIABLE_TOKEN", "x")], false).is_err());
+        assert!(parse_with(&text, &[("SPIN_VARIABLE_TOKEN", "x")]).is_err());
     }
 
     #[test]
@@ -382,7 +355,11 @@ mod tests {
     #[test]
     fn reads_the_real_envapp_manifest() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spin.toml");
-        let app = load(&path, &|_| None, false).unwrap();
+        let app = load(&path, &|_| None).unwrap();
+        assert_eq!(
+            (app.name.as_str(), app.version.as_deref()),
+            ("envapp", Some("0.1.0"))
+        );
         assert_eq!(app.component_id, "envapp");
         assert_eq!(app.variables["prod"], "false");
     }

@@ -1,12 +1,13 @@
-//! The runtime: the component compiled once, a fresh instance per request, served over HTTP/1.1,
-//! following Spin's HTTP trigger
-//! (https://github.com/spinframework/spin/blob/main/crates/trigger-http/src/server.rs and wasi.rs).
+//! Serving: the compiled component linked once, a fresh instance per request, HTTP/1.1 on hyper,
+//! following Spin's HTTP trigger (spin crates/trigger-http/src/server.rs and wasi.rs, v3.6.3) wherever a
+//! client can tell the difference. Where this host differs on purpose, the comment says so.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use http_body_util::{BodyExt, Full};
@@ -14,10 +15,11 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::{Engine, PoolConcurrencyLimitError, ResourceLimiter, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -56,11 +58,21 @@ use fermyon::spin::variables;
 /// Spin's reserved prefix: it answers these paths itself, without calling any component.
 const WELL_KNOWN_PREFIX: &str = "/.well-known/spin/";
 
+/// How long a client may take to send a request's headers, and how long an idle keep-alive connection
+/// stays open (hyper runs one timer for both). Spin sets neither (its hyper server has no timer), so a
+/// silent client holds a connection forever there; this host closes it.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub struct Server {
     pre: ProxyPre<State>,
     /// The guest's whole WASI environment: nothing leaks in from this process.
     env: Vec<(String, String)>,
     variables: Arc<Variables>,
+    /// `/.well-known/spin/info`, rendered once.
+    info: Bytes,
+    header_timeout: Duration,
+    /// The largest linear memory any instance has asked for, reported at shutdown.
+    memory_high_water: Arc<AtomicUsize>,
 }
 
 /// What `variables::get` answers from: the component's rendered `variables` table.
@@ -70,24 +82,18 @@ struct Variables {
 }
 
 impl Server {
-    /// Loads and compiles the component and links it, so every failure shows at start-up.
-    pub fn new(app: App, extra_env: Vec<(String, String)>) -> Result<Self> {
-        let wasm = std::fs::read(&app.source)
-            .with_context(|| format!("cannot read component {}", app.source.display()))?;
-        // Spin's pooling allocator: memories, tables and stacks are reused between requests instead
-        // of mapped and unmapped for each one, which was half a request's CPU (bench/PROFILE.md).
-        let mut config = Config::new();
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(
-            PoolingAllocationConfig::default(),
-        ));
-        let engine = Engine::new(&config)?;
-        let component = Component::new(&engine, componentize(&wasm)?)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("cannot compile {}", app.source.display()))?;
-
+    /// Links the compiled component to what this host provides (WASI 0.2, wasi:http 0.2 and Spin's
+    /// variables), so a component that needs anything else fails at start-up, naming it.
+    pub fn link(
+        engine: &Engine,
+        component: &Component,
+        app: App,
+        extra_env: Vec<(String, String)>,
+        header_timeout: Duration,
+    ) -> Result<Self> {
         let unsupported: Vec<String> = component
             .component_type()
-            .imports(&engine)
+            .imports(engine)
             .map(|(name, _)| name.to_string())
             .filter(|name| {
                 name.starts_with("fermyon:spin/") && name != "fermyon:spin/variables@2.0.0"
@@ -101,12 +107,12 @@ impl Server {
             );
         }
 
-        let mut linker = Linker::new(&engine);
+        let mut linker = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         variables::add_to_linker::<_, HasSelf<State>>(&mut linker, |state| state)?;
         let pre = linker
-            .instantiate_pre(&component)
+            .instantiate_pre(component)
             .map_err(anyhow::Error::from)
             .context("the component needs imports this dev host does not provide (it has WASI 0.2, wasi:http 0.2 and fermyon:spin/variables@2.0.0)")?;
         let pre = ProxyPre::new(pre)
@@ -119,10 +125,13 @@ impl Server {
         Ok(Self {
             pre,
             env: env.into_iter().collect(),
+            info: app_info(&app.name, app.version.as_deref()),
             variables: Arc::new(Variables {
                 component_id: app.component_id,
                 values: app.variables,
             }),
+            header_timeout,
+            memory_high_water: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -138,29 +147,49 @@ impl Server {
         let server = Arc::new(self);
         let shutdown = shutdown_signal();
         tokio::pin!(shutdown);
+        let mut backoff = AcceptBackoff::default();
         loop {
-            let (stream, client) = tokio::select! {
-                signal = &mut shutdown => return signal,
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    // E.g. out of file descriptors: this connection is lost, the server is not.
-                    Err(err) => {
-                        eprintln!("accept failed: {err}");
-                        continue;
-                    }
-                },
+            let accepted = tokio::select! {
+                signal = &mut shutdown => {
+                    eprintln!(
+                        "envapp-host: instance memory high-water mark: {} bytes",
+                        server.memory_high_water.load(Ordering::Relaxed)
+                    );
+                    return signal;
+                }
+                accepted = listener.accept() => accepted,
             };
-            // Responses go out as headers then body; without this Nagle holds the second write.
-            let _ = stream.set_nodelay(true);
+            let (stream, client) = match accepted {
+                Ok(accepted) => {
+                    backoff.reset();
+                    accepted
+                }
+                // E.g. out of file descriptors (EMFILE): Spin's accept loop returns the error and the trigger
+                // stops. This host keeps serving: it waits (10 ms, doubling to 1 s) for connections to close,
+                // and says so once per burst, not once per failed accept.
+                Err(err) => {
+                    backoff.wait(&err).await;
+                    continue;
+                }
+            };
+            // No TCP_NODELAY: Spin never sets it (no `nodelay` anywhere in spinframework/spin), so a response
+            // written in two pieces waits for the client's delayed ACK there. Serving the same way here keeps
+            // that visible in tests and benchmarks instead of hiding it.
             let server = server.clone();
             tokio::spawn(async move {
                 let service = service_fn(|req| {
                     let server = server.clone();
-                    async move { Ok::<_, Infallible>(server.handle(req).await) }
+                    async move { server.handle(req).await }
                 });
-                if let Err(err) = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await
+                let mut http = http1::Builder::new();
+                http.timer(TokioTimer::new())
+                    .header_read_timeout(server.header_timeout);
+                // Timeouts, clients that hang up mid-request and requests refused for their authority are
+                // the client's doing; anything else is worth a line.
+                if let Err(err) = http.serve_connection(TokioIo::new(stream), service).await
+                    && !err.is_timeout()
+                    && !err.is_incomplete_message()
+                    && !err.is_user()
                 {
                     eprintln!("connection from {client}: {err}");
                 }
@@ -168,20 +197,34 @@ impl Server {
         }
     }
 
-    async fn handle(&self, req: Request<Incoming>) -> Response<HyperOutgoingBody> {
-        // Spin answers the health probe itself, with a plain 200 "OK", any method, and 404 for
-        // other well-known paths (this host has no `info`).
+    /// One request. An `Err` makes hyper close the connection without an answer, which is what Spin
+    /// does when it cannot tell the request's authority (no `Host`, or one that is not a valid authority).
+    async fn handle(&self, req: Request<Incoming>) -> Result<Response<HyperOutgoingBody>> {
+        // Spin answers these itself, before anything else: the health probe (any method, plain "OK"), the
+        // app's name and version, and an empty 404 for any other name under the prefix.
         if let Some(well_known) = req.uri().path().strip_prefix(WELL_KNOWN_PREFIX) {
-            return match well_known {
-                "health" => text(StatusCode::OK, "OK"),
-                _ => text(StatusCode::NOT_FOUND, ""),
-            };
+            return Ok(match well_known {
+                "health" => full(StatusCode::OK, Bytes::from_static(b"OK"), None),
+                "info" => full(StatusCode::OK, self.info.clone(), Some("application/json")),
+                _ => full(StatusCode::NOT_FOUND, Bytes::new(), None),
+            });
         }
+        check_authority(&req)?;
         match self.call_component(req).await {
-            Ok(response) => response,
+            Ok(response) => Ok(response),
+            // Every instance is in use. Spin answers 500 here; this host answers what it is, a temporary
+            // overload, so clients and load balancers retry elsewhere instead of counting a failure.
+            Err(err) if err.downcast_ref::<PoolConcurrencyLimitError>().is_some() => {
+                let mut response = full(StatusCode::SERVICE_UNAVAILABLE, Bytes::new(), None);
+                response
+                    .headers_mut()
+                    .insert("retry-after", hyper::header::HeaderValue::from_static("1"));
+                Ok(response)
+            }
             Err(err) => {
+                // As Spin: the error goes to the log, the client gets an empty 500.
                 eprintln!("Error processing request: {err:?}");
-                text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
+                Ok(full(StatusCode::INTERNAL_SERVER_ERROR, Bytes::new(), None))
             }
         }
     }
@@ -189,6 +232,8 @@ impl Server {
     /// One request, one fresh instance (as Spin 3 does), so no state survives between requests.
     async fn call_component(&self, req: Request<Incoming>) -> Result<Response<HyperOutgoingBody>> {
         let mut store = Store::new(self.pre.engine(), self.new_state());
+        store.limiter(|state| &mut state.limiter);
+        let proxy = self.pre.instantiate_async(&mut store).await?;
         let request = store
             .data_mut()
             .http()
@@ -197,9 +242,7 @@ impl Server {
         let response_out = store.data_mut().http().new_response_outparam(response_tx)?;
 
         // The guest keeps running after it sets the response, to stream the body.
-        let pre = self.pre.clone();
         let guest = tokio::spawn(async move {
-            let proxy = pre.instantiate_async(&mut store).await?;
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, request, response_out)
@@ -238,17 +281,104 @@ impl Server {
             table: ResourceTable::new(),
             hooks: NoOutboundHttp,
             variables: self.variables.clone(),
+            limiter: MemoryHighWater(self.memory_high_water.clone()),
         }
     }
 }
 
-fn text(status: StatusCode, body: &'static str) -> Response<HyperOutgoingBody> {
-    let body = Full::new(Bytes::from_static(body.as_bytes()))
+/// Spin's rule (trigger-http `set_req_uri`): the authority comes from `Host` or the request URI, must be
+/// valid, and must agree when both are present.
+fn check_authority(req: &Request<Incoming>) -> Result<()> {
+    let from_header = req
+        .headers()
+        .get(hyper::header::HOST)
+        .map(|h| {
+            let host = h.to_str().context("'Host' header is not valid UTF-8")?;
+            host.parse::<hyper::http::uri::Authority>()
+                .context("'Host' header contains an invalid authority")
+        })
+        .transpose()?;
+    match (from_header, req.uri().authority()) {
+        (None, None) => bail!("no 'Host' header present in request"),
+        (Some(a), Some(b)) if &a != b => {
+            bail!("authority in 'Host' header does not match authority in URI")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `/.well-known/spin/info` as Spin renders it (spin crates/http/src/app_info.rs, pretty JSON).
+fn app_info(name: &str, version: Option<&str>) -> Bytes {
+    let mut body = format!("{{\n  \"name\": {}", json_string(name));
+    if let Some(version) = version {
+        body.push_str(&format!(",\n  \"version\": {}", json_string(version)));
+    }
+    body.push_str("\n}");
+    Bytes::from(body)
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn full(
+    status: StatusCode,
+    body: Bytes,
+    content_type: Option<&'static str>,
+) -> Response<HyperOutgoingBody> {
+    let body = Full::new(body)
         .map_err(|never| match never {})
         .boxed_unsync();
     let mut response = Response::new(body);
     *response.status_mut() = status;
+    if let Some(content_type) = content_type {
+        response.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static(content_type),
+        );
+    }
     response
+}
+
+/// Waits after a failed accept, 10 ms doubling to 1 s, and reports once per burst of failures.
+#[derive(Default)]
+struct AcceptBackoff {
+    delay: Option<Duration>,
+    failures: u64,
+}
+
+impl AcceptBackoff {
+    async fn wait(&mut self, err: &std::io::Error) {
+        if self.failures == 0 {
+            eprintln!("envapp-host: accept failed: {err}; backing off until connections close");
+        }
+        self.failures += 1;
+        let delay = self.delay.map_or(Duration::from_millis(10), |d| {
+            (d * 2).min(Duration::from_secs(1))
+        });
+        self.delay = Some(delay);
+        tokio::time::sleep(delay).await;
+    }
+
+    fn reset(&mut self) {
+        if self.failures > 0 {
+            eprintln!(
+                "envapp-host: accepting again after {} failed accepts",
+                self.failures
+            );
+        }
+        *self = Self::default();
+    }
 }
 
 async fn shutdown_signal() -> Result<()> {
@@ -261,27 +391,6 @@ async fn shutdown_signal() -> Result<()> {
     Ok(())
 }
 
-/// Turns a core module into a component the way Spin loads one built by spin-sdk 5.2: the module
-/// carries its WIT in custom sections and WASI preview 1 imports, which the reactor adapter maps
-/// to WASI 0.2. A component is used as it is.
-fn componentize(wasm: &[u8]) -> Result<Vec<u8>> {
-    if wasmparser::Parser::is_component(wasm) {
-        return Ok(wasm.to_vec());
-    }
-    use wasi_preview1_component_adapter_provider::{
-        WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-    };
-    wit_component::ComponentEncoder::default()
-        .validate(true)
-        .module(wasm)?
-        .adapter(
-            WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
-            WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-        )?
-        .encode()
-        .context("cannot turn the core module into a component")
-}
-
 /// Per-request store data.
 struct State {
     wasi: WasiCtx,
@@ -289,6 +398,26 @@ struct State {
     table: ResourceTable,
     hooks: NoOutboundHttp,
     variables: Arc<Variables>,
+    limiter: MemoryHighWater,
+}
+
+/// Allows every growth (the pool bounds memory) and records the largest linear memory asked for.
+struct MemoryHighWater(Arc<AtomicUsize>);
+
+impl ResourceLimiter for MemoryHighWater {
+    fn memory_growing(
+        &mut self,
+        _: usize,
+        desired: usize,
+        _: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.0.fetch_max(desired, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
 }
 
 impl WasiView for State {
@@ -344,5 +473,19 @@ impl variables::Host for State {
         vars.values.get(&name).cloned().ok_or_else(|| {
             variables::Error::Undefined(format!("no variable for {:?}.{name:?}", vars.component_id))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_is_spins_pretty_json() {
+        assert_eq!(
+            app_info("envapp", Some("0.1.0")),
+            "{\n  \"name\": \"envapp\",\n  \"version\": \"0.1.0\"\n}"
+        );
+        assert_eq!(app_info("a\"b", None), "{\n  \"name\": \"a\\\"b\"\n}");
     }
 }
