@@ -11,6 +11,7 @@ import time
 import pytest
 
 from hostlib import MANIFEST, ROOT, WASM, env_of, request, serve
+from projectenv import free_port
 
 JSON = "application/json"
 
@@ -49,22 +50,35 @@ def test_plain_container_env_does_not_reach_the_component_without_the_shim():
     assert env["PROD"] == "false" and "SOME_HOST_VAR" not in env and "PATH" not in env
 
 
+# A pod's container env as the chart (downward API), the kubelet and containerd set it.
+POD_FACTS = {
+    "POD_NAME": "envapp-7d9f-abc", "POD_NAMESPACE": "dev", "NODE_NAME": "worker2",
+    "POD_IP": "10.244.1.7", "HOST_IP": "172.18.0.3", "POD_UID": "6f1c2a9e-5b7d-4c1e-9a3f-2d8e7b6a5c4d",
+    "SERVICE_ACCOUNT": "envapp-internal-service",
+    "CPU_REQUEST_MILLICORES": "100", "CPU_LIMIT_MILLICORES": "1000",
+    "MEMORY_REQUEST_MIB": "128", "MEMORY_LIMIT_MIB": "256",
+    "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443",
+    "HOSTNAME": "envapp-7d9f-abc",
+}
+
+
 def test_pod_facts_and_extra_env_show_under_env_names():
-    container_env = {
-        "POD_NAME": "envapp-7d9f-abc", "POD_NAMESPACE": "dev", "NODE_NAME": "worker2",
-        "EXTRA_ENV": json.dumps({"TEAM": "platform", "REGION": "eu-1"}),
-    }
+    container_env = {**POD_FACTS, "EXTRA_ENV": json.dumps({"TEAM": "platform", "REGION": "eu-1"})}
     with serve(["--shim-env"], env=container_env) as addr:
         env = env_of(addr)
-    assert {k: env[k] for k in ("POD_NAME", "POD_NAMESPACE", "NODE_NAME", "TEAM", "REGION")} == {
-        "POD_NAME": "envapp-7d9f-abc", "POD_NAMESPACE": "dev", "NODE_NAME": "worker2",
-        "TEAM": "platform", "REGION": "eu-1",
-    }
+    assert {k: env.get(k) for k in POD_FACTS} == POD_FACTS
+    assert (env["TEAM"], env["REGION"]) == ("platform", "eu-1")
+
+
+def test_pod_facts_arrive_as_spin_variables_too_like_spin_up():
+    with serve(env={f"SPIN_VARIABLE_{k}": v for k, v in POD_FACTS.items()}) as addr:
+        env = env_of(addr)
+    assert {k: env.get(k) for k in POD_FACTS} == POD_FACTS
 
 
 def test_unset_pod_facts_are_left_out(default_app):
     env = env_of(default_app)
-    assert not {"POD_NAME", "POD_NAMESPACE", "NODE_NAME"} & env.keys()
+    assert not set(POD_FACTS) & env.keys()
 
 
 def test_wasi_env_from_the_command_line_like_spin_up_e():
@@ -195,14 +209,8 @@ def test_the_host_serves_the_wasm_file_unmodified():
     assert f'source = "{WASM.relative_to(ROOT)}"' in MANIFEST.read_text()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_make_up_with_prod_true_serves_prod_true():
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PROD": "true", "LISTEN": f"127.0.0.1:{port}"}
     env.pop("MAKEFLAGS", None)
     # scripts/up.sh is what `make up` runs after `make build`; Spin is used when installed.
