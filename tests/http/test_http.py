@@ -94,6 +94,16 @@ def test_a_bad_extra_env_gives_a_500_naming_it_and_health_stays_up():
         assert request(addr, "GET", "/healthz").status == 200
 
 
+@pytest.mark.parametrize("depth", [100, 127, 128, 129, 5000])
+def test_deeply_nested_extra_env_is_a_json_error_not_a_crash(depth):
+    # The component's stack is 128 KiB (build.rs): serde_json's nesting limit (128) must hit first.
+    nested = '{"A":' * depth + '"x"' + "}" * depth
+    with serve(["--shim-env"], env={"EXTRA_ENV": nested}) as addr:
+        resp = request(addr, "GET", "/env")
+        assert resp.status == 500 and "extra_env" in resp.json()["error"]
+        assert request(addr, "GET", "/healthz").status == 200
+
+
 # --- redaction -----------------------------------------------------------------------------------
 
 SECRETS = ["--env", "DB_PASSWORD=hunter2", "--env", "API_KEY=k-123", "--env", "MONKEY=banana"]
@@ -106,6 +116,23 @@ def test_secret_looking_values_are_redacted_by_default():
     assert env["DB_PASSWORD"] == env["API_KEY"] == "[redacted]" and env["MONKEY"] == "banana"
     assert one == {"DB_PASSWORD": "[redacted]"}
     assert b"hunter2" not in json.dumps(env).encode()
+
+
+def test_credentials_inside_values_and_camel_case_names_are_hidden():
+    extra = {"DATABASE_URL": "postgres://app:hunter2@db:5432/app", "dbPassword": "hunter2",
+             "CONNECTION_STRING": "Server=db;User Id=sa;Password=hunter2;", "TEAM": "platform"}
+    with serve(["--shim-env"], env={"EXTRA_ENV": json.dumps(extra)}) as addr:
+        env = env_of(addr)
+    assert env["DATABASE_URL"] == "postgres://app:[redacted]@db:5432/app"
+    assert env["CONNECTION_STRING"] == "Server=db;User Id=sa;Password=[redacted];"
+    assert env["dbPassword"] == "[redacted]" and env["TEAM"] == "platform"
+    assert "hunter2" not in json.dumps(env)
+
+
+@pytest.mark.parametrize("value", ["False", "FALSE", " false", "0", "no", "off"])
+def test_only_exactly_false_turns_redaction_off(value):
+    with serve(["--shim-env", *SECRETS], env={"REDACT_SECRETS": value}) as addr:
+        assert env_of(addr)["DB_PASSWORD"] == "[redacted]"
 
 
 def test_redaction_is_turned_off_only_by_the_spin_variable():
