@@ -104,7 +104,8 @@ class Running:
 
 
 class Process(Running):
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path):
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path, scratch: str = ""):
+        self.scratch = scratch  # a temp dir of the server's own, removed when it stops
         self.log = tempfile.TemporaryFile()
         self.started = time.monotonic()
         self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=self.log,
@@ -135,6 +136,8 @@ class Process(Running):
                 pass
         said = self.said()
         self.log.close()
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
         return said
 
 
@@ -189,7 +192,8 @@ def available_servers(pins: Pinning, containerd: "shim.Containerd | None", image
                 # A state dir of its own, so `spin up` leaves no .spin/ in the clone.
                 state = tempfile.mkdtemp(prefix="envapp-bench-spin-")
                 argv = [spin, "up", "--listen", f"127.0.0.1:{port}", "-f", str(manifest), "--state-dir", state]
-                return Process(pinned(argv, pins.server), {**spin_vars, "HOME": os.environ.get("HOME", "/tmp")}, ROOT)
+                return Process(pinned(argv, pins.server), {**spin_vars, "HOME": os.environ.get("HOME", "/tmp")}, ROOT,
+                               scratch=state)
             return start
 
         for app, manifest in apps.items():

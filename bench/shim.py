@@ -27,8 +27,10 @@ removed with the containers, and /run/containerd itself when this run created it
 """
 
 import argparse
+import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -36,17 +38,22 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = "io.containerd.spin.v2"  # the chart's RuntimeClass handler maps to this runtime type
-NAMESPACE = "envapp-bench"
 PLATFORM = "wasip1/wasm"  # what scripts/oci_image.py and `spin registry push` write
 TOOLS = ("containerd", "ctr", "containerd-shim-spin-v2")
+# Fixed paths outside our temp dir: containerd's shim sockets (/run/containerd/s) and the shim's state
+# (containerd-shimkit's default root, /run/containerd/spin/<namespace>). Removed at the end if we made them.
+SHIM_STATE = Path("/run/containerd/spin")
+RUN_DIRS = (Path("/run/containerd"), Path("/run/containerd/s"), SHIM_STATE)
 # Every Linux capability (include/uapi/linux/capability.h, 0..40). ctr's --cap-drop takes names only,
 # not ALL, so `drop: [ALL]` is expanded to this list.
 CAPABILITIES = [
@@ -81,10 +88,14 @@ def first_line(argv: list[str]) -> str:
 
 
 def versions() -> dict[str, str]:
-    return {
-        "containerd": first_line(["containerd", "--version"]),
-        "containerd-shim-spin-v2": first_line(["containerd-shim-spin-v2", "-v"]),
-    }
+    # The shim prints "containerd-shim-spin-v2:" and then indented "Runtime:", "Version:", "Revision:" lines.
+    try:
+        said = subprocess.run(["containerd-shim-spin-v2", "-v"], capture_output=True, text=True, timeout=10).stdout
+        fields = dict(line.strip().split(": ", 1) for line in said.splitlines() if ": " in line)
+        shim_version = f"{fields['Version']} (runtime {fields.get('Runtime', '?')}, revision {fields.get('Revision', '?')})"
+    except (OSError, KeyError, subprocess.TimeoutExpired):
+        shim_version = "not found"
+    return {"containerd": first_line(["containerd", "--version"]), "containerd-shim-spin-v2": shim_version}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,11 +182,18 @@ class Containerd:
         self.dir = Path(tempfile.mkdtemp(prefix="envapp-containerd-"))
         self.sock = self.dir / "containerd.sock"
         self.log_path = self.dir / "containerd.log"
+        # A namespace of our own: the shim keeps per-container state in /run/containerd/spin/<namespace>
+        # (containerd-shimkit's fixed default; ctr cannot pass another root to a non-runc runtime).
+        self.namespace = f"envapp-bench-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.proc: subprocess.Popen | None = None
         self.containers: list[str] = []
-        self._run_dir_existed = Path("/run/containerd").exists()
+        self._run_dirs_before = {d for d in RUN_DIRS if d.exists()}
 
     def __enter__(self):
+        # A SIGTERM (timeout, kill) would end Python without running this block's clean-up: make it an exit.
+        self._sigterm = None
+        if threading.current_thread() is threading.main_thread():
+            self._sigterm = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
         try:
             self.start()
         except BaseException:
@@ -185,6 +203,8 @@ class Containerd:
 
     def __exit__(self, *exc):
         self.close()
+        if self._sigterm is not None:
+            signal.signal(signal.SIGTERM, self._sigterm)
 
     def start(self):
         why = missing_tools()
@@ -192,11 +212,11 @@ class Containerd:
             raise ShimError("cannot run containerd-shim-spin: " + "; ".join(why))
         d = self.dir
         # Version 2 is what containerd 1.7 reads (2.x migrates it). Only what a shim needs runs: no CRI,
-        # no NRI, no runtime v1; the `opt` plugin would otherwise create /opt/containerd.
+        # no NRI (the tasks service needs runtime v1 loaded); the `opt` plugin would otherwise create /opt/containerd.
         (d / "config.toml").write_text(f"""version = 2
 root = "{d}/root"
 state = "{d}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.runtime.v1.linux", "io.containerd.nri.v1.nri"]
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.nri.v1.nri"]
 [grpc]
   address = "{self.sock}"
 [ttrpc]
@@ -209,7 +229,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.runtime.v1.linux
         if self.cpus:
             argv = ["taskset", "-c", self.cpus] + argv
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self.log_path.open("wb"),
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=stop_with_parent)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -220,7 +240,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.runtime.v1.linux
         raise ShimError(f"containerd did not answer on {self.sock} within 20 s: {self.log_tail()}")
 
     def ctr(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-        argv = ["ctr", "--address", str(self.sock), "--namespace", NAMESPACE, *args]
+        argv = ["ctr", "--address", str(self.sock), "--namespace", self.namespace, *args]
         out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
         if check and out.returncode != 0:
             raise ShimError(f"`{' '.join(argv[5:])}` failed: {(out.stderr or out.stdout).strip()}")
@@ -326,12 +346,25 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.runtime.v1.linux
         for mount in reversed(mounts_under(self.dir)):
             subprocess.run(["umount", "-l", mount], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
-        if not self._run_dir_existed:
-            for empty in (Path("/run/containerd/s"), Path("/run/containerd")):
-                try:
-                    empty.rmdir()
-                except OSError:
-                    pass
+        shutil.rmtree(SHIM_STATE / self.namespace, ignore_errors=True)
+        # ctr puts each container's cgroup at /<namespace>/<id>: the containers' go with them, the namespace's
+        # stays behind, empty, in every hierarchy.
+        for hierarchy in cgroup_mounts():
+            try:
+                Path(hierarchy, self.namespace).rmdir()
+            except OSError:
+                pass
+        for made in sorted(set(RUN_DIRS) - self._run_dirs_before, key=lambda d: -len(d.parts)):
+            try:
+                made.rmdir()  # only when empty: someone else's containerd may have started using it
+            except OSError:
+                pass
+
+
+def stop_with_parent():
+    """In the child before exec: SIGTERM it when the process that started it dies, even by SIGKILL."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def each_process(file: str):
@@ -359,6 +392,16 @@ def wait_for_200(url: str, started: float, timeout: float, gone) -> float:
             raise ShimError(why)
         time.sleep(0.002)
     raise ShimError(f"no answer on {url} within {timeout:.0f} s")
+
+
+def cgroup_mounts() -> list[str]:
+    """Where the cgroup hierarchies (v1, or the one v2) are mounted."""
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        if fields[fields.index("-") + 1] in ("cgroup", "cgroup2"):
+            found.append(fields[4])
+    return found
 
 
 def mounts_under(folder: Path) -> list[str]:
@@ -451,7 +494,9 @@ def run_command(args) -> int:
             report["state"] = container.status()
             report["process"] = proc_status(container.pid)
             report["get"] = {path: get(base + path) for path in args.get}
-    print(json.dumps(report, indent=1))
+    # One line per list (capability names, ctr flags), so the report reads at a glance.
+    print(re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]",
+                 json.dumps(report, indent=1)))
     ok = report["state"] == "RUNNING" and all(r.get("status") == 200 for r in report.get("get", {}).values())
     return 0 if ok else 1
 

@@ -82,8 +82,19 @@ def test_the_private_containerd_leaves_nothing_behind(shim):
         port = shim.free_port()
         container = containerd.run(ref, "leftovers", {"SPIN_HTTP_LISTEN_ADDR": f"127.0.0.1:{port}"})
         container.wait_ready(f"http://127.0.0.1:{port}/")
-        folder, shims, pid = containerd.dir, containerd.shim_pids(), container.pid
+        folder, shims, pid, namespace = containerd.dir, containerd.shim_pids(), container.pid, containerd.namespace
         assert shims and pid
     assert not folder.exists() and not shim.mounts_under(folder)
+    assert not (shim.SHIM_STATE / namespace).exists()
+    for hierarchy in shim.cgroup_mounts():
+        assert not Path(hierarchy, namespace).exists(), hierarchy
     for gone in shims + [pid]:
-        assert not Path(f"/proc/{gone}").exists(), gone
+        assert not alive(gone), gone
+
+
+def alive(pid: int) -> bool:
+    """Running, not merely a zombie waiting for an init that does not reap (as in some sandboxes)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
