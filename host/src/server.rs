@@ -470,9 +470,15 @@ impl variables::Host for State {
             return Err(variables::Error::InvalidName(format!("{name:?}: {reason}")));
         }
         let vars = &self.variables;
-        vars.values.get(&name).cloned().ok_or_else(|| {
+        let value = vars.values.get(&name).ok_or_else(|| {
             variables::Error::Undefined(format!("no variable for {:?}.{name:?}", vars.component_id))
-        })
+        })?;
+        // Spin's environment-variable provider reads every value inside `tokio::task::block_in_place`
+        // (spin crates/variables-env, `EnvVariablesProvider::get`), which hands this worker's other tasks to
+        // another thread. That costs a thread hand-off per variable and lets the connection's task run
+        // beside the guest, so a response handed over before its body is written goes out in two writes.
+        // Values were resolved at start-up; the hand-off is kept so requests are scheduled as under Spin.
+        Ok(tokio::task::block_in_place(|| value.clone()))
     }
 }
 

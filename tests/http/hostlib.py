@@ -7,7 +7,6 @@ import contextlib
 import http.client
 import json
 import os
-import statistics
 import subprocess
 import threading
 import time
@@ -134,8 +133,8 @@ def env_of(addr, path="/env"):
     return resp.json()
 
 
-def keep_alive_median_ms(addr, path="/env", n=25) -> float:
-    """The median time of `n` GETs, one after another on one keep-alive connection."""
+def keep_alive_times_ms(addr, path="/env", n=60) -> list[float]:
+    """The times of `n` GETs, one after another on one keep-alive connection, in ms."""
     conn = http.client.HTTPConnection(*addr, timeout=30)
     times = []
     try:
@@ -146,4 +145,9 @@ def keep_alive_median_ms(addr, path="/env", n=25) -> float:
             times.append((time.perf_counter() - start) * 1000)
     finally:
         conn.close()
-    return statistics.median(times)
+    return times
+
+
+def stalled(times: list[float]) -> int:
+    """How many requests waited for a delayed ACK: Linux delays an ACK by at least 40 ms."""
+    return sum(t >= 30 for t in times)
