@@ -1,12 +1,49 @@
 """Where the dev host answers for Spin itself: the well-known endpoints, and how it starts. Each expectation
 here was checked against `spin up` (Spin 3.6.3) and containerd-shim-spin (docs/development.md)."""
+import contextlib
 import hashlib
 import json
 import os
+import shutil
+import socket
+import subprocess
+import time
 
 import pytest
 
-from hostlib import request, run_host
+from hostlib import MANIFEST, WASM, request, run_host
+from projectenv import free_port, stop
+
+# Raw requests whose whole answers (status line, headers but `date`, body) must be byte-identical on
+# envapp-host and `spin up`: the component's routes, Spin's own endpoints, and requests Spin refuses.
+RAW_REQUESTS = [
+    b"GET /env HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    b"HEAD /env HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    b"POST /env HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+    b"GET /nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    b"GET /env/PROD?x=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    b"GET /env HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    b"GET /.well-known/spin/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    b"POST /.well-known/spin/health HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    b"GET /.well-known/spin/info HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    b"GET /.well-known/spin/nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    b"GET /.well-known/spin/health HTTP/1.0\r\n\r\n",
+    b"GET /env HTTP/1.0\r\n\r\n",
+    b"GET /env HTTP/1.1\r\nConnection: close\r\n\r\n",
+    "GET /env HTTP/1.1\r\nHost: h\u00f6st\r\nConnection: close\r\n\r\n".encode(),
+    b"GET http://a.example/env HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n",
+    b"GARBAGE\r\n\r\n",
+]
+
+
+def raw_answer(addr, raw: bytes) -> bytes:
+    """Everything the server sends back for `raw` until it closes, without the Date header."""
+    with socket.create_connection(addr, timeout=10) as sock:
+        sock.sendall(raw)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return b"\r\n".join(line for line in answer.split(b"\r\n") if not line.lower().startswith(b"date:"))
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +95,32 @@ def test_a_cache_folder_others_can_write_is_not_used(tmp_path):
     with run_host(env={"ENVAPP_HOST_CACHE": str(cache)}) as host:
         assert request(host.addr, "GET", "/healthz").status == 200
     assert not list(cache.iterdir())
+
+
+@contextlib.contextmanager
+def spin_up(env, state_dir):
+    port = free_port()
+    proc = subprocess.Popen(["spin", "up", "-f", str(MANIFEST), "--listen", f"127.0.0.1:{port}",
+                             "--state-dir", str(state_dir)],
+                            env={**os.environ, **env}, cwd=WASM.parents[3],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if request(("127.0.0.1", port), "GET", "/.well-known/spin/health").status == 200:
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "spin up did not start"
+                time.sleep(0.2)
+        yield ("127.0.0.1", port)
+    finally:
+        stop(proc)
+
+
+@pytest.mark.skipif(shutil.which("spin") is None, reason="Spin is not installed (docs/development.md)")
+def test_envapp_host_answers_byte_for_byte_like_spin_up(tmp_path):
+    env = {"SPIN_VARIABLE_PROD": "true", "SPIN_VARIABLE_EXTRA_ENV": '{"TEAM":"platform"}'}
+    with spin_up(env, tmp_path) as spin, run_host(env=env) as host:
+        for raw in RAW_REQUESTS:
+            assert raw_answer(host.addr, raw) == raw_answer(spin, raw), raw
