@@ -180,14 +180,15 @@ if [[ "$push_with" == spin ]]; then
     break
   done
 fi
-# The chart's imageFormat follows the publisher: Spin's artifact needs a writable root (the shim writes /spin.json),
-# the FROM scratch image runs read-only (chart/internal-service/values.yaml).
+# The chart's imageFormat follows the publisher: the FROM scratch image runs read-only as uid 65534 (Pod Security
+# restricted); Spin's artifact needs uid 0, the owner of the image's root, where the shim writes /spin.json
+# (allowRootForSpinArtifact, Pod Security baseline; chart/internal-service/values.yaml).
 if [[ "$push_with" == spin ]]; then
   capture pushed "$HUB/envapp@sha256:<digest>" scripts/push-spin.sh "$HUB" --insecure
-  image_format=spin
+  image_format=spin allow_root=true
 else
   capture pushed "$HUB/envapp@sha256:<digest>" scripts/push.sh "$HUB" --insecure
-  image_format=scratch
+  image_format=scratch allow_root=false
 fi
 pushed="${pushed##*$'\n'}"
 [[ "$pushed" == "$HUB/envapp@sha256:"* ]] || die "push did not end with $HUB/envapp@sha256:<hex> (got: $pushed)"
@@ -201,7 +202,7 @@ at_least_minimum() { [[ "$1" =~ ^[0-9]+$ ]] && (($1 >= minimum)); }
 for env in dev prod; do
   h upgrade --install "$RELEASE" chart/internal-service --namespace "$env" --create-namespace \
     -f "chart/values-$env.yaml" --set "hub=$HUB" --set "digest=$digest" --set "imageFormat=$image_format" \
-    --wait --timeout 5m
+    --set "allowRootForSpinArtifact=$allow_root" --wait --timeout 5m
   k rollout status deployment --namespace "$env" --selector "$SELECTOR" --timeout 3m
   capture minimum '<minReplicas>' "${KUBECTL[@]}" --namespace "$env" get hpa --selector "$SELECTOR" \
     -o 'jsonpath={.items[*].spec.minReplicas}'

@@ -299,15 +299,21 @@ def test_test_pod_meets_restricted_pod_security_with_a_read_only_root(dev_docs):
     assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
 
 
-@pytest.mark.parametrize("image_format, read_only", [("scratch", True), ("spin", False)])
-def test_each_image_format_gets_its_security_context_and_the_spin_dirs(image_format, read_only):
-    docs = render(sets={"imageFormat": image_format})
+# What each image format ran with on containerd-shim-spin v0.24.0 (docs/deploy.md, "Proof on the real shim"):
+# the FROM scratch image as uid 65534 with a read-only root; Spin's artifact as uid 0, because the shim creates
+# /spin.json in the image's root-owned root; both with CapEff NET_BIND_SERVICE only.
+@pytest.mark.parametrize("image_format, sets, uid, read_only", [
+    ("scratch", {}, 65534, True),
+    ("spin", {"allowRootForSpinArtifact": "true"}, 0, False),
+])
+def test_each_image_format_gets_its_security_context_and_the_spin_dirs(image_format, sets, uid, read_only):
+    docs = render(sets={"imageFormat": image_format, **sets})
     pod, container = app_pod(docs), app_container(docs)
-    assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534, "fsGroup": 65534,
+    assert pod["securityContext"] == {"runAsNonRoot": uid != 0, "runAsUser": uid, "runAsGroup": uid, "fsGroup": 65534,
                                       "seccompProfile": {"type": "RuntimeDefault"}}
     assert container["securityContext"] == {
         "allowPrivilegeEscalation": False, "capabilities": APP_CAPABILITIES, "readOnlyRootFilesystem": read_only,
-        "runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534, "seccompProfile": {"type": "RuntimeDefault"}}
+        "runAsNonRoot": uid != 0, "runAsUser": uid, "runAsGroup": uid, "seccompProfile": {"type": "RuntimeDefault"}}
     # Where the Spin host writes: its state directory (/.spin) and the shim's cache (/.cache), both emptyDirs
     # with a size limit, group-owned by fsGroup so uid/gid 65534 can write them without a capability.
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}

@@ -36,6 +36,7 @@ def test_optional_objects_and_switches_validate_too(version):
             "podAntiAffinity": "required",
             "digest": "sha256:" + "ab" * 32,
             "imageFormat": "spin",
+            "allowRootForSpinArtifact": "true",
             "otel.enabled": "true",
             "otel.endpoint": "http://collector.observability:4318",
             "podDisruptionBudget.maxUnavailable": "34%",

@@ -51,7 +51,8 @@ def test_spinapp_replaces_the_deployment_and_the_service(docs):
     [
         ([VALUES_DEV], None, None),
         ([VALUES_PROD], None, None),
-        ([VALUES_DEV], {"autoscaling.enabled": "false", "networkPolicy.enabled": "true", "imageFormat": "spin"},
+        ([VALUES_DEV], {"autoscaling.enabled": "false", "networkPolicy.enabled": "true", "imageFormat": "spin",
+                        "allowRootForSpinArtifact": "true"},
          {"imagePullSecrets": '[{"name": "regcred"}]', "podLabels": '{"team": "platform"}',
           "podAnnotations": '{"example.com/owner": "platform"}', "env": '{"GREETING": "hi"}',
           "readinessProbe": '{"httpGet": {"path": "/healthz", "port": "http", "httpHeaders": [{"name": "X-Probe", "value": "1"}]}, "initialDelaySeconds": 1, "successThreshold": 1}'}),

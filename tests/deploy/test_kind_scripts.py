@@ -97,10 +97,10 @@ def test_kind_up_steps_come_in_the_documented_order():
         r"^helm .*upgrade --install metrics-server metrics-server .*--version \d+\.\d+\.\d+ .*'args=\{--kubelet-insecure-tls\}'",
         r"^kubectl --context kind-envapp apply -f runtime-class\.yaml$",
         r"^scripts/push\.sh localhost:5001 --insecure$",
-        r"^helm .*upgrade --install envapp chart/internal-service --namespace dev --create-namespace -f chart/values-dev\.yaml --set hub=localhost:5001 --set 'digest=sha256:<digest>' --set imageFormat=scratch --wait",
+        r"^helm .*upgrade --install envapp chart/internal-service --namespace dev --create-namespace -f chart/values-dev\.yaml --set hub=localhost:5001 --set 'digest=sha256:<digest>' --set imageFormat=scratch --set allowRootForSpinArtifact=false --wait",
         r"^kubectl .*--namespace dev get hpa .*jsonpath=\{\.items\[\*\]\.spec\.minReplicas\}",
         r"^kubectl .*--namespace dev get deployment .*jsonpath=\{\.items\[\*\]\.status\.readyReplicas\}",
-        r"^helm .*upgrade --install envapp chart/internal-service --namespace prod --create-namespace -f chart/values-prod\.yaml --set hub=localhost:5001 --set 'digest=sha256:<digest>' --set imageFormat=scratch --wait",
+        r"^helm .*upgrade --install envapp chart/internal-service --namespace prod --create-namespace -f chart/values-prod\.yaml --set hub=localhost:5001 --set 'digest=sha256:<digest>' --set imageFormat=scratch --set allowRootForSpinArtifact=false --wait",
         r"^kubectl .*--namespace prod get deployment .*jsonpath=\{\.items\[\*\]\.status\.readyReplicas\}",
         r"^kubectl .*--namespace dev port-forward .* :http --address 127\.0\.0\.1 &$",
         r"^curl .*http://127\.0\.0\.1:<forwarded port>/env'?$",
@@ -148,7 +148,7 @@ def test_kind_up_publishes_with_spin_when_asked_after_checking_each_nodes_contai
     assert len(checks) == 4
     assert lines.index("+ scripts/push-spin.sh localhost:5001 --insecure") > max(checks)
     installs = [line for line in lines if " upgrade --install envapp " in line]
-    assert len(installs) == 2 and all("--set imageFormat=spin " in line for line in installs)
+    assert len(installs) == 2 and all("--set imageFormat=spin --set allowRootForSpinArtifact=true " in line for line in installs)
 
 
 def test_kind_up_tells_the_chart_which_image_format_it_published():
@@ -156,7 +156,7 @@ def test_kind_up_tells_the_chart_which_image_format_it_published():
     schema = json.loads((ROOT / "chart/internal-service/values.schema.json").read_text())
     assert {"scratch", "spin"} <= set(schema["properties"]["imageFormat"]["enum"])
     installs = [line for line in commands(KIND_UP_GOLDEN.read_text()) if " upgrade --install envapp " in line]
-    assert len(installs) == 2 and all("--set imageFormat=scratch " in line for line in installs)
+    assert len(installs) == 2 and all("--set imageFormat=scratch --set allowRootForSpinArtifact=false " in line for line in installs)
 
 
 def test_kind_up_without_docker_and_kind_names_them_and_touches_nothing(sandbox):

@@ -189,6 +189,11 @@ every render. The schema checks each value on its own first.
 {{- end }}
 {{- $_ := set $seen $e.name $i }}
 {{- end }}
+{{- if and (eq $v.imageFormat "spin") (not $v.allowRootForSpinArtifact) }}
+{{- $errors = append $errors "imageFormat=spin: containerd-shim-spin writes /spin.json into the image's root, which with capabilities really dropped only uid 0 can do; set allowRootForSpinArtifact=true to run as uid 0 with no capability but NET_BIND_SERVICE (Pod Security baseline), or use imageFormat=scratch (restricted)" }}
+{{- else if and $v.allowRootForSpinArtifact (ne $v.imageFormat "spin") }}
+{{- $errors = append $errors (printf "allowRootForSpinArtifact=true applies to imageFormat=spin only (it is %s): remove it" $v.imageFormat) }}
+{{- end }}
 {{- if eq $v.workload "spinapp" }}
 {{- with include "internal-service.spinappRefusals" . | fromYamlArray }}
 {{- $errors = concat $errors . (list "workload=spinapp: chart/values-spinapp.yaml (envapp repository) switches all of these off") }}
@@ -246,6 +251,22 @@ them rather than drop them; values-spinapp.yaml next to the chart switches each 
 {{- if ne $v.imagePullPolicy "IfNotPresent" }}
 - {{ printf "%s imagePullPolicy (Kubernetes' default applies: IfNotPresent for a tag or digest): set imagePullPolicy=IfNotPresent" $no | toJson }}
 {{- end }}
+{{- end }}
+
+{{/*
+A security context from values with the user the image format needs: the values' (65534) for the FROM scratch
+image; uid/gid 0 for Spin's artifact, the only user that can create /spin.json in a root-owned image root once
+capabilities are really dropped (allowRootForSpinArtifact, checked in validate). Called with (list . context).
+*/}}
+{{- define "internal-service.securityContext" -}}
+{{- $root := index . 0 }}
+{{- $context := deepCopy (index . 1) }}
+{{- if eq $root.Values.imageFormat "spin" }}
+{{- $_ := set $context "runAsUser" 0 }}
+{{- $_ = set $context "runAsGroup" 0 }}
+{{- $_ = set $context "runAsNonRoot" false }}
+{{- end }}
+{{- toYaml $context }}
 {{- end }}
 
 {{/*
