@@ -28,6 +28,7 @@ removed with the containers, and /run/containerd itself when this run created it
 
 import argparse
 import ctypes
+import hashlib
 import json
 import os
 import re
@@ -186,7 +187,8 @@ class Containerd:
         # (containerd-shimkit's fixed default; ctr cannot pass another root to a non-runc runtime).
         self.namespace = f"envapp-bench-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.proc: subprocess.Popen | None = None
-        self.containers: list[str] = []
+        self.containers: list[str] = []  # still to remove
+        self.ran: list[str] = []  # every container started, for the shim sockets
         self._run_dirs_before = {d for d in RUN_DIRS if d.exists()}
 
     def __enter__(self):
@@ -294,6 +296,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.nri.v1.nri"]
             flags += ["--env", f"{key}={value}"]
         flags += (security or Security()).ctr_flags()
         self.containers.append(cid)
+        self.ran.append(cid)
         started = time.monotonic()
         self.ctr("run", "-d", "--null-io", *flags, ref, cid, "/")
         return Container(self, cid, started)
@@ -329,12 +332,16 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.nri.v1.nri"]
                 self.remove(cid)
             except (ShimError, subprocess.TimeoutExpired, OSError):
                 pass
-        # A shim outlives containerd by design; ours go, by pid.
+        # A shim outlives containerd by design; ours go, by pid. A killed shim leaves its socket behind, at the
+        # path containerd derives from its address, namespace and container id.
         for pid in self.shim_pids():
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        for cid in self.ran:
+            digest = hashlib.sha256(os.path.join(str(self.sock), self.namespace, cid).encode()).hexdigest()
+            Path(RUN_DIRS[1], digest).unlink(missing_ok=True)
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
