@@ -63,26 +63,42 @@ impl EnvReport {
                 _ => None,
             };
         }
-        let redacted: Vec<(String, String)> = entries
-            .iter()
-            .filter_map(|(name, value)| {
-                if is_secret_name(name) {
-                    Some((name.clone(), REDACTED.to_owned()))
-                } else if let Cow::Owned(masked) = mask_value(value) {
-                    Some((name.clone(), masked))
-                } else {
-                    None
-                }
-            })
-            .collect();
-        // The switch is read only when there is something to hide: every variable read costs the host a
-        // thread hand-off on Spin (bench/PROFILE.md), and a report with no secrets reads the same either way.
-        if !redacted.is_empty() && redaction_on(facts.variable("redact_secrets").as_deref()) {
-            entries.extend(redacted);
-        }
-        Ok(Self(entries))
+        Ok(Self(redact(entries, facts)))
     }
 
+    /// One entry as [`collect`](Self::collect) would show it, reading only the sources that can hold it:
+    /// `PROD` reads one variable, a deployment fact one (then the others if it is empty), any other name the
+    /// chart's extra entries and the WASI environment. Every variable read costs Spin a thread hand-off.
+    pub fn entry(facts: &impl Facts, name: &str) -> Result<Option<String>> {
+        let fact = DEPLOYMENT_FACTS
+            .into_iter()
+            .find(|variable| variable.to_ascii_uppercase() == name);
+        let value = if name == "PROD" {
+            Some(
+                facts
+                    .variable("prod")
+                    .is_some_and(|v| is_true(&v))
+                    .to_string(),
+            )
+        } else if let Some(value) = fact
+            .and_then(|f| facts.variable(f))
+            .filter(|v| !v.is_empty())
+        {
+            Some(value)
+        } else {
+            let extra = match facts.variable("extra_env") {
+                Some(json) => parse_extra_env(&json)?,
+                None => Vec::new(),
+            };
+            extra
+                .into_iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .or_else(|| facts.env().into_iter().rev().find(|(n, _)| n == name))
+                .map(|(_, v)| v)
+        };
+        Ok(value.and_then(|v| redact(BTreeMap::from([(name.to_owned(), v)]), facts).remove(name)))
+    }
     /// One entry, as the report shows it.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
@@ -97,6 +113,28 @@ impl EnvReport {
                 .collect(),
         )
     }
+}
+
+/// Hides secret-named values and the credentials inside the others, unless redaction is turned off. The
+/// switch is read only when there is something to hide: a report with no secrets reads the same either way,
+/// and every variable read costs Spin a thread hand-off (bench/PROFILE.md).
+fn redact(mut entries: BTreeMap<String, String>, facts: &impl Facts) -> BTreeMap<String, String> {
+    let redacted: Vec<(String, String)> = entries
+        .iter()
+        .filter_map(|(name, value)| {
+            if is_secret_name(name) {
+                Some((name.clone(), REDACTED.to_owned()))
+            } else if let Cow::Owned(masked) = mask_value(value) {
+                Some((name.clone(), masked))
+            } else {
+                None
+            }
+        })
+        .collect();
+    if !redacted.is_empty() && redaction_on(facts.variable("redact_secrets").as_deref()) {
+        entries.extend(redacted);
+    }
+    entries
 }
 
 /// Redaction is on unless the variable `redact_secrets` is exactly `false`: any other value, `False` and
@@ -239,12 +277,18 @@ mod tests {
         });
         assert_eq!(on.get("DB_PASSWORD"), Some(REDACTED));
         assert_eq!(on.get("HOME"), Some("/"));
-        for not_exactly_false in ["flase", "False", "FALSE", " false ", "false\n", "0", "no", "off", ""] {
+        for not_exactly_false in [
+            "flase", "False", "FALSE", " false ", "false\n", "0", "no", "off", "",
+        ] {
             let r = report(&Fixed {
                 env: env.clone(),
                 vars: vec![("redact_secrets", not_exactly_false)],
             });
-            assert_eq!(r.get("DB_PASSWORD"), Some(REDACTED), "{not_exactly_false:?}");
+            assert_eq!(
+                r.get("DB_PASSWORD"),
+                Some(REDACTED),
+                "{not_exactly_false:?}"
+            );
         }
         let off = report(&Fixed {
             env,
@@ -259,7 +303,10 @@ mod tests {
             env: vec![("DATABASE_URL", "postgres://app:hunter2@db/app")],
             ..Default::default()
         });
-        assert_eq!(r.get("DATABASE_URL"), Some("postgres://app:[redacted]@db/app"));
+        assert_eq!(
+            r.get("DATABASE_URL"),
+            Some("postgres://app:[redacted]@db/app")
+        );
     }
 
     #[test]
@@ -279,6 +326,78 @@ mod tests {
             vars: vec![("prod", "true")],
         });
         assert_eq!(EnvReport::collect(&plain).unwrap().get("HOME"), Some("/"));
+    }
+
+    #[test]
+    fn one_entry_is_what_the_whole_report_shows_for_every_name() {
+        let facts = Fixed {
+            env: vec![
+                ("GREETING", "hi"),
+                ("PROD", "spoofed"),
+                ("TEAM", "wasi"),
+                ("DB_PASSWORD", "x"),
+                ("POD_IP", "from-env"),
+                ("DATABASE_URL", "postgres://u:p@h/db"),
+            ],
+            vars: vec![
+                (
+                    "extra_env",
+                    r#"{"TEAM":"platform","POD_NAME":"spoofed","API_KEY":"k","NODE_NAME":"n0"}"#,
+                ),
+                ("prod", "true"),
+                ("pod_name", "envapp-1"),
+                ("node_name", ""),
+            ],
+        };
+        let report = report(&facts);
+        let names = [
+            "GREETING",
+            "PROD",
+            "TEAM",
+            "DB_PASSWORD",
+            "POD_IP",
+            "DATABASE_URL",
+            "POD_NAME",
+            "API_KEY",
+            "NODE_NAME",
+            "NOPE",
+            "prod",
+            "pod_name",
+        ];
+        for name in names {
+            assert_eq!(
+                EnvReport::entry(&facts, name).unwrap().as_deref(),
+                report.get(name),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_entry_reads_only_the_variables_it_needs() {
+        struct Counting(Fixed, std::cell::RefCell<Vec<String>>);
+        impl Facts for Counting {
+            fn env(&self) -> Vec<(String, String)> {
+                self.1.borrow_mut().push("env".into());
+                self.0.env()
+            }
+            fn variable(&self, name: &str) -> Option<String> {
+                self.1.borrow_mut().push(name.into());
+                self.0.variable(name)
+            }
+        }
+        let facts = Counting(
+            Fixed {
+                vars: vec![("prod", "true"), ("pod_name", "p")],
+                ..Default::default()
+            },
+            Default::default(),
+        );
+        for (name, reads) in [("PROD", vec!["prod"]), ("POD_NAME", vec!["pod_name"])] {
+            facts.1.borrow_mut().clear();
+            EnvReport::entry(&facts, name).unwrap();
+            assert_eq!(*facts.1.borrow(), reads, "{name}");
+        }
     }
 
     #[test]

@@ -66,11 +66,9 @@ impl<'a> Resource<'a> {
                 Ok(report) => ok(&report.to_json()),
                 Err(e) => error(500, &format!("{e:#}")),
             },
-            Self::EnvEntry(name) => match EnvReport::collect(facts) {
-                Ok(report) => match report.get(name) {
-                    Some(value) => ok(&json!({ *name: value })),
-                    None => error(404, &format!("no environment entry named {name}")),
-                },
+            Self::EnvEntry(name) => match EnvReport::entry(facts, name) {
+                Ok(Some(value)) => ok(&json!({ *name: value })),
+                Ok(None) => error(404, &format!("no environment entry named {name}")),
                 Err(e) => error(500, &format!("{e:#}")),
             },
         }
