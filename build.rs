@@ -1,6 +1,7 @@
 //! Link settings for the wasm build only (the host build of `cargo test` is untouched).
 fn main() {
-    println!("cargo:rerun-if-changed=build.rs");
+    // file!(): bench/floor builds with this same script, from its own folder (its Cargo.toml `build` key).
+    println!("cargo:rerun-if-changed={}", file!());
     if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm32") {
         // Rust gives a wasm module a 1 MiB stack inside its linear memory, and every instance's memory is
         // reset after each request (Spin keeps the first 2 MiB resident and zeroes it with memset). envapp
