@@ -181,8 +181,10 @@ def available_servers(pins: Pinning, containerd: "shim.Containerd | None", image
     found = []
 
     def host_server(manifest: Path):
+        # HOME: envapp-host keeps its compiled-component cache there (~/.cache/envapp/host-cache), so only the
+        # first start of a run compiles, as only the first start after a pull does on the shim with Spin's artifact.
         return lambda port: Process(pinned([str(HOST_BIN), "--listen", f"127.0.0.1:{port}", str(manifest)],
-                                           pins.server), spin_vars, ROOT)
+                                           pins.server), {**spin_vars, "HOME": os.environ.get("HOME", "/tmp")}, ROOT)
 
     for app, manifest in apps.items():
         found.append(Server(f"envapp-host:{app}", f"{app} on envapp-host", "envapp-host", app,

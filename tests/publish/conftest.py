@@ -21,8 +21,8 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from projectenv import stop
-from publishlib import WASM, PushedImage, free_port, last_line, run_script
+from projectenv import free_port, stop
+from publishlib import WASM, PushedImage, last_line, run_script
 
 
 @dataclass

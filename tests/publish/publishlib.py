@@ -3,7 +3,6 @@
 (Kept out of conftest.py so test modules can import them by a name no other test folder uses.)
 """
 
-import socket
 import subprocess
 import tomllib
 from dataclasses import dataclass
@@ -14,13 +13,6 @@ WASM = ROOT / "target" / "wasm32-wasip1" / "release" / "envapp.wasm"
 SPIN_TOML = ROOT / "spin.toml"
 CHART = ROOT / "chart" / "internal-service"
 CRATE_VERSION = tomllib.loads((ROOT / "Cargo.toml").read_text())["package"]["version"]
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (until someone binds it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run_script(script: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -8,7 +8,8 @@ import tarfile
 import pytest
 import yaml
 
-from publishlib import CHART, CRATE_VERSION, free_port, last_line, run_script
+from projectenv import free_port
+from publishlib import CHART, CRATE_VERSION, last_line, run_script
 
 
 def helm(*args: str) -> subprocess.CompletedProcess:

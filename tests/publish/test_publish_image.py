@@ -8,7 +8,8 @@ import re
 import subprocess
 import tarfile
 
-from publishlib import CRATE_VERSION, SPIN_TOML, free_port, last_line, run_script
+from projectenv import free_port
+from publishlib import CRATE_VERSION, SPIN_TOML, last_line, run_script
 
 WASM_PATH_IN_IMAGE = "target/wasm32-wasip1/release/envapp.wasm"
 
