@@ -53,15 +53,11 @@ impl EnvReport {
         if let Some(extra) = facts.variable("extra_env") {
             entries.extend(parse_extra_env(&extra)?);
         }
-        let prod = facts.variable("prod").is_some_and(|v| is_true(&v));
-        entries.insert("PROD".to_owned(), prod.to_string());
+        entries.insert("PROD".to_owned(), prod(facts));
         for variable in DEPLOYMENT_FACTS {
-            match facts.variable(variable) {
-                Some(value) if !value.is_empty() => {
-                    entries.insert(variable.to_ascii_uppercase(), value)
-                }
-                _ => None,
-            };
+            if let Some(value) = fact(facts, variable) {
+                entries.insert(variable.to_ascii_uppercase(), value);
+            }
         }
         Ok(Self(redact(entries, facts)))
     }
@@ -70,20 +66,12 @@ impl EnvReport {
     /// `PROD` reads one variable, a deployment fact one (then the others if it is empty), any other name the
     /// chart's extra entries and the WASI environment. Every variable read costs Spin a thread hand-off.
     pub fn entry(facts: &impl Facts, name: &str) -> Result<Option<String>> {
-        let fact = DEPLOYMENT_FACTS
+        let variable = DEPLOYMENT_FACTS
             .into_iter()
             .find(|variable| variable.to_ascii_uppercase() == name);
         let value = if name == "PROD" {
-            Some(
-                facts
-                    .variable("prod")
-                    .is_some_and(|v| is_true(&v))
-                    .to_string(),
-            )
-        } else if let Some(value) = fact
-            .and_then(|f| facts.variable(f))
-            .filter(|v| !v.is_empty())
-        {
+            Some(prod(facts))
+        } else if let Some(value) = variable.and_then(|v| fact(facts, v)) {
             Some(value)
         } else {
             let extra = match facts.variable("extra_env") {
@@ -99,6 +87,7 @@ impl EnvReport {
         };
         Ok(value.and_then(|v| redact(BTreeMap::from([(name.to_owned(), v)]), facts).remove(name)))
     }
+
     /// One entry, as the report shows it.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
@@ -113,6 +102,19 @@ impl EnvReport {
                 .collect(),
         )
     }
+}
+
+/// `PROD` as the report shows it: `"true"` only when the variable `prod` says so (any case), else `"false"`.
+fn prod(facts: &impl Facts) -> String {
+    facts
+        .variable("prod")
+        .is_some_and(|v| is_true(&v))
+        .to_string()
+}
+
+/// A deployment fact's value, `None` when it is unset or empty (the report leaves it out).
+fn fact(facts: &impl Facts, variable: &str) -> Option<String> {
+    facts.variable(variable).filter(|v| !v.is_empty())
 }
 
 /// Hides secret-named values and the credentials inside the others, unless redaction is turned off. The
