@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::{EnvReport, Facts};
+use crate::{EnvReport, Facts, PodVariables};
 
 /// An HTTP reply, ready for any host to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,19 +59,19 @@ impl<'a> Resource<'a> {
         }
     }
 
+    /// Health reads no variable; the others read them through [`PodVariables`]: one read in a pod.
     fn get(&self, facts: &impl Facts) -> Reply {
-        match self {
-            Self::Health => ok(&json!({"status": "ok"})),
-            Self::Env => match EnvReport::collect(facts) {
-                Ok(report) => ok(&report.to_json()),
-                Err(e) => error(500, &format!("{e:#}")),
-            },
-            Self::EnvEntry(name) => match EnvReport::entry(facts, name) {
-                Ok(Some(value)) => ok(&json!({ *name: value })),
-                Ok(None) => error(404, &format!("no environment entry named {name}")),
-                Err(e) => error(500, &format!("{e:#}")),
-            },
-        }
+        let answer = |facts| match self {
+            Self::Health => Ok(ok(&json!({"status": "ok"}))),
+            Self::Env => EnvReport::collect(&PodVariables::read(facts)?).map(|r| ok(&r.to_json())),
+            Self::EnvEntry(name) => {
+                Ok(match EnvReport::entry(&PodVariables::read(facts)?, name)? {
+                    Some(value) => ok(&json!({ *name: value })),
+                    None => error(404, &format!("no environment entry named {name}")),
+                })
+            }
+        };
+        answer(facts).unwrap_or_else(|e: anyhow::Error| error(500, &format!("{e:#}")))
     }
 }
 

@@ -9,8 +9,10 @@ import subprocess
 import time
 
 import pytest
+import yaml
 
 from hostlib import MANIFEST, ROOT, WASM, env_of, request, serve
+from kubelet import container_env
 from projectenv import free_port
 
 JSON = "application/json"
@@ -68,6 +70,38 @@ def test_pod_facts_and_extra_env_show_under_env_names():
         env = env_of(addr)
     assert {k: env.get(k) for k in POD_FACTS} == POD_FACTS
     assert (env["TEAM"], env["REGION"]) == ("platform", "eu-1")
+
+
+def rendered_app_container(*helm_args: str) -> dict:
+    """The app container of the chart's Deployment, as `helm template` renders it."""
+    out = subprocess.run(["helm", "template", "envapp", str(ROOT / "chart" / "internal-service"), *helm_args],
+                         capture_output=True, text=True, check=True).stdout
+    deployment = next(d for d in yaml.safe_load_all(out) if d and d["kind"] == "Deployment")
+    return deployment["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_a_pods_answers_are_byte_for_byte_those_of_its_variables_read_one_by_one():
+    # The pod's env as the kubelet expands the chart's (pod_variables, one read) against the same values as
+    # separate variables (PROD, EXTRA_ENV and the facts: the reads `spin up` and the old chart made).
+    extra = {"TEAM": "platform", "REF": "$(POD_NAME)", "DOLLARS": "$$", "DB_PASSWORD": "x",
+             "URL": "postgres://u:p@h/db", "POD_NAME": "spoofed"}
+    container = rendered_app_container("-f", str(ROOT / "chart" / "values-prod.yaml"),
+                                       "--set-json", f"env={json.dumps(extra)}")
+    downward = {e["name"]: POD_FACTS[e["name"]] for e in container["env"] if "valueFrom" in e}
+    service_env = {k: POD_FACTS[k] for k in ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")}
+    # containerd adds HOSTNAME, the sandbox's hostname: the pod's name.
+    pod_env = {**container_env(container, downward, service_env), "HOSTNAME": POD_FACTS["POD_NAME"]}
+    one_by_one = {**POD_FACTS, "PROD": "true", "EXTRA_ENV": json.dumps(extra)}
+    paths = ["/env", "/", "/env/PROD", "/env/POD_NAME", "/env/HOSTNAME", "/env/CPU_LIMIT_MILLICORES",
+             "/env/REF", "/env/DOLLARS", "/env/DB_PASSWORD", "/env/URL", "/env/NOPE", "/healthz"]
+    with serve(["--shim-env"], env=pod_env) as pod, serve(["--shim-env"], env=one_by_one) as variables:
+        for path in paths:
+            got, want = request(pod, "GET", path), request(variables, "GET", path)
+            got.headers.pop("date", None), want.headers.pop("date", None)
+            assert (got.status, got.headers, got.body) == (want.status, want.headers, want.body), path
+        env = env_of(pod)
+    assert {k: env[k] for k in POD_FACTS} == POD_FACTS
+    assert (env["PROD"], env["REF"], env["DOLLARS"], env["DB_PASSWORD"]) == ("true", "$(POD_NAME)", "$$", "[redacted]")
 
 
 def test_pod_facts_arrive_as_spin_variables_too_like_spin_up():
