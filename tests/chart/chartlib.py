@@ -4,6 +4,7 @@ Tools live where scripts/lib.sh puts them ($ENVAPP_TOOLS, else $XDG_CACHE_HOME/e
 `make setup` (scripts/setup-k8s-tools.sh) installs them. Nothing here writes into the repository.
 """
 
+import json
 import shutil
 import subprocess
 import tomllib
@@ -12,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
+from kubelet import container_env
 from projectenv import ROOT, TOOLS  # PATH and HELM_* come from tests/conftest.py
 
 CHART = ROOT / "chart" / "internal-service"
@@ -142,3 +144,25 @@ def hook_pod(docs: list[dict]) -> dict:
 def env_of(container: dict) -> dict[str, dict]:
     """A container's env entries by name."""
     return {e["name"]: e for e in container.get("env", [])}
+
+
+# A pod the rendered env is resolved in: what the downward API gives each fact, and the kubelet's service env.
+POD = {
+    "POD_NAME": "envapp-7d9f-abc", "POD_NAMESPACE": "dev", "POD_UID": "6f1c2a9e-5b7d-4c1e-9a3f-2d8e7b6a5c4d",
+    "NODE_NAME": "worker2", "SERVICE_ACCOUNT": "envapp-internal-service", "POD_IP": "10.244.1.7",
+    "HOST_IP": "172.18.0.3", "CPU_REQUEST_MILLICORES": "100", "CPU_LIMIT_MILLICORES": "1000",
+    "MEMORY_REQUEST_MIB": "160", "MEMORY_LIMIT_MIB": "256",
+}
+SERVICE_ENV = {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
+
+
+def pod_variables(container: dict) -> dict[str, str]:
+    """The pod_variables object the component reads in POD, once the kubelet has expanded the container's env."""
+    return json.loads(container_env(container, POD, SERVICE_ENV)["POD_VARIABLES"])
+
+
+def spinapp_pod_variables(spinapp: dict) -> dict[str, str]:
+    """The same for a SpinApp: spin-operator sets each variable as env SPIN_VARIABLE_<NAME>, in order."""
+    env = [{**v, "name": f"SPIN_VARIABLE_{v['name'].upper()}"} for v in spinapp["spec"]["variables"]]
+    downward = {f"SPIN_VARIABLE_{name}": value for name, value in POD.items()}
+    return json.loads(container_env({"env": env}, downward, SERVICE_ENV)["SPIN_VARIABLE_POD_VARIABLES"])

@@ -6,8 +6,10 @@ import pytest
 import yaml
 from chartlib import (
     FULLNAME,
+    POD,
     POD_FACTS,
     SELECTOR,
+    SERVICE_ENV,
     CHART,
     RELEASE,
     VALUES_DEV,
@@ -18,6 +20,7 @@ from chartlib import (
     hook_pod,
     kinds,
     one,
+    pod_variables,
     refusals,
     render,
     run_script,
@@ -90,24 +93,47 @@ def test_hub_image_and_tag_compose_the_reference():
 
 @pytest.mark.parametrize("values, want", [(VALUES_DEV, "false"), (VALUES_PROD, "true")])
 def test_prod_value_becomes_the_prod_variable(values, want):
-    assert env_of(app_container(render(values)))["PROD"] == {"name": "PROD", "value": want}
+    assert pod_variables(app_container(render(values)))["prod"] == want
 
 
 def test_env_map_reaches_the_component_as_one_json_object():
     entries = {"GREETING": "hello world", "TEAM": "platform", "QUOTE": 'say "hi"', "EMPTY": ""}
     docs = render(set_json={"env": json.dumps(entries)})
-    assert json.loads(env_of(app_container(docs))["EXTRA_ENV"]["value"]) == entries
+    assert json.loads(pod_variables(app_container(docs))["extra_env"]) == entries
+
+
+def test_env_values_reach_the_component_as_written_not_expanded_by_kubernetes():
+    # Kubernetes expands $(NAME) and $$ in every env value; the chart writes each $ of `env` as $$.
+    entries = {"REF": "$(POD_NAME)", "ESCAPED": "$$(POD_NAME)", "DOLLARS": "$$", "PRICE": "5$", "OPEN": "$(x",
+               "SHELL": "${HOME}", "MIXED": "a$(KUBERNETES_SERVICE_HOST)b$c$$d$"}
+    docs = render(set_json={"env": json.dumps(entries)})
+    assert json.loads(pod_variables(app_container(docs))["extra_env"]) == entries
 
 
 def test_empty_env_map_is_an_empty_json_object_and_redaction_stays_on(dev_docs):
-    env = env_of(app_container(dev_docs))
-    assert env["EXTRA_ENV"]["value"] == "{}"
-    assert "REDACT_SECRETS" not in env
+    variables = pod_variables(app_container(dev_docs))
+    assert variables["extra_env"] == "{}"
+    assert "redact_secrets" not in variables and "REDACT_SECRETS" not in env_of(app_container(dev_docs))
+
+
+def test_pod_variables_is_complete_at_pod_start_with_every_fact_of_the_pod(dev_docs):
+    # Every $(NAME) in it names an env var set before it or by the kubelet: none is left unexpanded.
+    facts = {name.lower(): value for name, value in {**POD, **SERVICE_ENV}.items()}
+    # containerd sets HOSTNAME to the sandbox's hostname: the pod's name, for a pod without spec.hostname.
+    assert "hostname" not in app_pod(dev_docs) and "subdomain" not in app_pod(dev_docs)
+    assert pod_variables(app_container(dev_docs)) == {
+        **facts, "hostname": POD["POD_NAME"], "prod": "false", "extra_env": "{}",
+    }
+
+
+def test_pod_variables_holds_every_declared_variable_but_itself_and_the_redaction_switch(dev_docs):
+    declared = set(spin_variables()) - {"pod_variables", "redact_secrets"}
+    assert set(pod_variables(app_container(dev_docs))) == declared
 
 
 def test_container_env_is_exactly_the_contract(dev_docs):
     env = env_of(app_container(dev_docs))
-    assert sorted(env) == sorted(["SPIN_HTTP_LISTEN_ADDR", "PROD", "EXTRA_ENV", *POD_FACTS])
+    assert list(env) == ["SPIN_HTTP_LISTEN_ADDR", *POD_FACTS, "POD_VARIABLES"]
     for name, source in POD_FACTS.items():
         assert env[name] == {"name": name, "valueFrom": source}, name
 
@@ -139,7 +165,7 @@ def test_host_env_reaches_the_spin_host_after_the_charts_own_env():
     ]
     container = app_container(render(set_json={"hostEnv": json.dumps(host_env)}))
     assert container["env"][-2:] == host_env
-    assert env_of(container)["PROD"]["value"] == "false"
+    assert pod_variables(container)["prod"] == "false"
 
 
 def test_otel_is_off_by_default(dev_docs):
@@ -178,6 +204,22 @@ def test_hpa_scales_the_deployment_on_cpu_from_3_to_10(dev_docs):
     assert hpa["spec"]["metrics"] == [
         {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}
     ]
+
+
+def test_hpa_behavior_is_a_value_and_kubernetes_defaults_apply_without_it(dev_docs):
+    assert "behavior" not in one(dev_docs, "HorizontalPodAutoscaler")["spec"]
+    behavior = {"scaleDown": {"stabilizationWindowSeconds": 30}}
+    docs = render(set_json={"autoscaling.behavior": json.dumps(behavior)})
+    assert one(docs, "HorizontalPodAutoscaler")["spec"]["behavior"] == behavior
+
+
+def test_a_stopping_pod_serves_on_while_kube_proxy_stops_sending_it_connections(dev_docs):
+    # The kubelet's own sleep action (no binary in a wasm pod), within the grace period.
+    pod = app_pod(dev_docs)
+    assert app_container(dev_docs)["lifecycle"] == {"preStop": {"sleep": {"seconds": 10}}}
+    assert pod["terminationGracePeriodSeconds"] == 30
+    docs = render(sets={"preStopSleepSeconds": "0"})
+    assert "lifecycle" not in app_container(docs)
 
 
 def test_deployment_leaves_replicas_to_the_hpa(dev_docs):

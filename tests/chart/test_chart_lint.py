@@ -30,14 +30,18 @@ def test_environment_files_hold_only_the_prod_difference():
 
 def test_dev_and_prod_renders_differ_only_in_the_prod_value(dev_docs, prod_docs):
     def without_prod(docs):
-        """The documents with every PROD / WANT_PROD env value blanked, plus the values blanked."""
+        """The documents with prod blanked in POD_VARIABLES and the WANT_PROD env value, plus the values blanked."""
         seen = []
 
         def walk(node):
             if isinstance(node, dict):
-                if node.get("name") in ("PROD", "WANT_PROD") and "value" in node:
+                if node.get("name") == "WANT_PROD" and "value" in node:
                     seen.append(node["value"])
                     return {**node, "value": "<prod>"}
+                if node.get("name") == "POD_VARIABLES":
+                    variables = json.loads(node["value"])
+                    seen.append(variables["prod"])
+                    return {**node, "value": json.dumps({**variables, "prod": "<prod>"})}
                 return {k: walk(v) for k, v in node.items()}
             if isinstance(node, list):
                 return [walk(v) for v in node]
@@ -48,7 +52,7 @@ def test_dev_and_prod_renders_differ_only_in_the_prod_value(dev_docs, prod_docs)
     dev, dev_prod = without_prod(dev_docs)
     prod, prod_prod = without_prod(prod_docs)
     assert dev == prod
-    # PROD on the app container, WANT_PROD on the helm test pod.
+    # prod in the app container's POD_VARIABLES, WANT_PROD on the helm test pod.
     assert dev_prod == ["false", "false"] and prod_prod == ["true", "true"]
 
 

@@ -8,8 +8,10 @@ import pytest
 import yaml
 from chartlib import (
     FULLNAME,
+    POD,
     POD_FACTS,
     SELECTOR,
+    SERVICE_ENV,
     VALUES_DEV,
     VALUES_PROD,
     VALUES_SPINAPP,
@@ -20,6 +22,7 @@ from chartlib import (
     refusals,
     render,
     spin_variables,
+    spinapp_pod_variables,
 )
 from crdschema import crd_errors
 
@@ -87,21 +90,23 @@ def test_spinapp_runs_the_same_image(spinapp):
 
 
 @pytest.mark.parametrize("values, want", [(VALUES_DEV, "false"), (VALUES_PROD, "true")])
-def test_prod_and_the_pod_facts_are_spin_variables(values, want):
+def test_the_pod_facts_then_pod_variables_are_spin_variables(values, want):
     variables = one(spinapp_docs(values), "SpinApp")["spec"]["variables"]
-    by_name = {v["name"]: v for v in variables}
-    assert by_name["prod"] == {"name": "prod", "value": want}
-    assert json.loads(by_name["extra_env"]["value"]) == {}
-    for name, source in POD_FACTS.items():
-        assert by_name[name.lower()] == {"name": name.lower(), "valueFrom": source}, name
-    declared = set(spin_variables())
-    assert set(by_name) <= declared, sorted(set(by_name) - declared)
+    names = [v["name"] for v in variables]
+    # spin-operator keeps this order in the pod's env, so pod_variables can reference the facts before it.
+    assert names == [name.lower() for name in POD_FACTS] + ["pod_variables"]
+    for variable, (name, source) in zip(variables, POD_FACTS.items()):
+        assert variable == {"name": name.lower(), "valueFrom": source}, name
+    assert set(names) <= set(spin_variables())
+    pod = spinapp_pod_variables(one(spinapp_docs(values), "SpinApp"))
+    facts = {name.lower(): value for name, value in {**POD, **SERVICE_ENV}.items()}
+    assert pod == {**facts, "hostname": POD["POD_NAME"], "prod": want, "extra_env": "{}"}
 
 
-def test_env_map_is_the_extra_env_variable():
-    spinapp = one(spinapp_docs(set_json={"env": '{"TEAM": "platform"}'}), "SpinApp")
-    (extra,) = [v for v in spinapp["spec"]["variables"] if v["name"] == "extra_env"]
-    assert json.loads(extra["value"]) == {"TEAM": "platform"}
+def test_env_map_reaches_the_component_as_written():
+    entries = {"TEAM": "platform", "REF": "$(SPIN_VARIABLE_POD_NAME)", "DOLLARS": "$$"}
+    spinapp = one(spinapp_docs(set_json={"env": json.dumps(entries)}), "SpinApp")
+    assert json.loads(spinapp_pod_variables(spinapp)["extra_env"]) == entries
 
 
 def test_checks_ask_the_same_paths_on_the_apps_port(spinapp):

@@ -114,6 +114,9 @@ BAD_VALUES = [
     ("otel-endpoint-not-url", {"otel.endpoint": "collector:4318"}, None, "/otel/endpoint"),
     ("otel-http-json", {"otel.protocol": "http/json"}, None, "/otel/protocol"),
     ("otel-ratio-over-1", {"otel.samplerRatio": "2"}, None, "/otel/samplerRatio"),
+    ("pre-stop-negative", {"preStopSleepSeconds": "-1"}, None, "/preStopSleepSeconds"),
+    ("grace-period-zero", {"terminationGracePeriodSeconds": "0"}, None, "/terminationGracePeriodSeconds"),
+    ("hpa-behavior-typo", None, {"autoscaling.behavior": '{"scaleDwn": {}}'}, "/autoscaling/behavior"),
     # Rules across values (the chart's validate helper)
     ("max-below-min-replicas", {"autoscaling.minReplicas": "6", "autoscaling.maxReplicas": "4"}, None,
      "autoscaling.maxReplicas (4) must be at least autoscaling.minReplicas (6)"),
@@ -129,6 +132,10 @@ BAD_VALUES = [
     ("host-env-repeated", None, {"hostEnv": '[{"name": "RUST_LOG", "value": "a"}, {"name": "RUST_LOG", "value": "b"}]'},
      "hostEnv[1].name RUST_LOG repeats hostEnv[0]"),
     ("deployment-without-runtime-class", {"runtimeClassName": ""}, None, "runtimeClassName is empty"),
+    ("grace-period-not-longer-than-the-sleep", {"preStopSleepSeconds": "30", "terminationGracePeriodSeconds": "30"},
+     None, "terminationGracePeriodSeconds (30) must be longer than preStopSleepSeconds (30)"),
+    ("host-env-pod-variables", None, {"hostEnv": '[{"name": "POD_VARIABLES", "value": "{}"}]'},
+     "hostEnv[0].name POD_VARIABLES clashes"),
 ]
 
 
@@ -158,6 +165,8 @@ SPINAPP_REFUSED = [
     ("otel", {"otel.enabled": "true", "otel.endpoint": "http://collector:4318"}, None, "set otel.enabled=false"),
     ("service-port", {"service.port": "8080"}, None, "set service.port=80"),
     ("pull-policy", {"imagePullPolicy": "Always"}, None, "set imagePullPolicy=IfNotPresent"),
+    ("pre-stop-sleep", {"preStopSleepSeconds": "10"}, None, "set preStopSleepSeconds=0"),
+    ("grace-period", {"terminationGracePeriodSeconds": "60"}, None, "set terminationGracePeriodSeconds=30"),
 ]
 
 

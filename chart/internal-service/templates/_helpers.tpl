@@ -117,6 +117,30 @@ KUBERNETES_SERVICE_HOST/PORT (the kubelet) and HOSTNAME (containerd's CRI) are a
 - {variable: memory_limit_mib, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}}
 {{- end }}
 
+{{/*
+pod_variables: every Spin variable of the pod in one JSON object (variable name -> value), so the component reads
+one variable per request instead of 17 (each read costs Spin a thread hand-off; src/pod.rs). Kubernetes completes
+it at pod start by dependent variable expansion: each `$(NAME)` names a container env var set before it, or one
+the kubelet sets (KUBERNETES_SERVICE_HOST/PORT). HOSTNAME, set by containerd, cannot be referenced; it is the pod's
+name, as the kubelet names the sandbox of a pod without spec.hostname. Kubernetes would also expand `$(...)` and
+`$$` inside the chart's `env` values: every `$` there is written `$$`, so they reach the component as written.
+Called with (list . PREFIX): PREFIX is what the env var of a pod fact is named with before the upper-case variable
+name ("" for the Deployment's env, "SPIN_VARIABLE_" for the variables spin-operator sets).
+*/}}
+{{- define "internal-service.podVariables" -}}
+{{- $root := index . 0 }}
+{{- $prefix := index . 1 }}
+{{- $values := dict "prod" (ternary "true" "false" $root.Values.prod) }}
+{{- $_ := set $values "extra_env" ($root.Values.env | toJson | replace "$" "$$") }}
+{{- range include "internal-service.podFacts" $root | fromYamlArray }}
+{{- $_ := set $values .variable (printf "$(%s%s)" $prefix (upper .variable)) }}
+{{- end }}
+{{- $_ := set $values "kubernetes_service_host" "$(KUBERNETES_SERVICE_HOST)" }}
+{{- $_ := set $values "kubernetes_service_port" "$(KUBERNETES_SERVICE_PORT)" }}
+{{- $_ := set $values "hostname" (printf "$(%sPOD_NAME)" $prefix) }}
+{{- toJson $values }}
+{{- end }}
+
 {{/* The OTEL_* variables of the otel block, as an EnvVar list (empty when otel is off). */}}
 {{- define "internal-service.otelEnv" -}}
 {{- if .Values.otel.enabled }}
@@ -143,7 +167,7 @@ containerd-shim-spin copies such env to the component, so only the chart may set
 {{- define "internal-service.reservedEnv" -}}
 {{- $variable := "an envapp Spin variable (spin.toml): containerd-shim-spin would hand it to the component, which reports what the chart sets; use `prod` or `env`" }}
 {{- $reserved := dict "SPIN_HTTP_LISTEN_ADDR" "the chart sets Spin's listen address to the container port http (8080)" }}
-{{- range list "prod" "extra_env" "redact_secrets" "kubernetes_service_host" "kubernetes_service_port" "hostname" }}
+{{- range list "prod" "extra_env" "redact_secrets" "kubernetes_service_host" "kubernetes_service_port" "hostname" "pod_variables" }}
 {{- $_ := set $reserved (upper .) $variable }}
 {{- end }}
 {{- range include "internal-service.podFacts" . | fromYamlArray }}
@@ -189,6 +213,9 @@ every render. The schema checks each value on its own first.
 {{- end }}
 {{- $_ := set $seen $e.name $i }}
 {{- end }}
+{{- if and $v.preStopSleepSeconds (le (int64 $v.terminationGracePeriodSeconds) (int64 $v.preStopSleepSeconds)) }}
+{{- $errors = append $errors (printf "terminationGracePeriodSeconds (%d) must be longer than preStopSleepSeconds (%d): Kubernetes kills the pod when the grace period ends, sleep or not" (int64 $v.terminationGracePeriodSeconds) (int64 $v.preStopSleepSeconds)) }}
+{{- end }}
 {{- if and (eq $v.imageFormat "spin") (not $v.allowRootForSpinArtifact) }}
 {{- $errors = append $errors "imageFormat=spin: containerd-shim-spin writes /spin.json into the image's root, which with capabilities really dropped only uid 0 can do; set allowRootForSpinArtifact=true to run as uid 0 with no capability but NET_BIND_SERVICE (Pod Security baseline), or use imageFormat=scratch (restricted)" }}
 {{- else if and $v.allowRootForSpinArtifact (ne $v.imageFormat "spin") }}
@@ -233,6 +260,12 @@ them rather than drop them; values-spinapp.yaml next to the chart switches each 
 {{- end }}
 {{- if $v.startupProbe.enabled }}
 - {{ printf "%s a startup probe: set startupProbe.enabled=false" $no | toJson }}
+{{- end }}
+{{- if $v.preStopSleepSeconds }}
+- {{ printf "%s a preStop hook: set preStopSleepSeconds=0" $no | toJson }}
+{{- end }}
+{{- if ne (int64 $v.terminationGracePeriodSeconds) 30 }}
+- {{ printf "%s terminationGracePeriodSeconds (its pods get Kubernetes' default, 30): set terminationGracePeriodSeconds=30" $no | toJson }}
 {{- end }}
 {{- range $probe := list "livenessProbe" "readinessProbe" }}
 {{- if hasKey (get $v $probe) "terminationGracePeriodSeconds" }}
