@@ -57,6 +57,21 @@ MAX_SPREAD = 0.15
 HWM_LINE = re.compile(r"envapp-host: instance memory high-water mark: (\d+) bytes")
 # The wasm hosts, in report order; each serves envapp and the floor.
 HOSTS = {"envapp-host": "envapp-host", "spin": "spin up", "shim": "containerd-shim-spin"}
+# One pod's facts as the chart's downward API entries and the kubelet give them, and its pod_variables as the chart
+# composes it and the kubelet completes it (docs/deploy.md, "What the component is handed"): envapp answers what
+# it answers in a pod, with one variable read per request; Flask gets the same facts as its process env.
+POD_FACTS = {
+    "POD_NAME": "envapp-internal-service-7d9f8c6b5-x2x7q", "POD_NAMESPACE": "prod", "NODE_NAME": "envapp-worker2",
+    "POD_IP": "10.244.2.7", "HOST_IP": "172.18.0.3", "POD_UID": "6f1c2a9e-5b7d-4c1e-9a3f-2d8e7b6a5c4d",
+    "SERVICE_ACCOUNT": "envapp-internal-service", "CPU_REQUEST_MILLICORES": "100", "CPU_LIMIT_MILLICORES": "1000",
+    "MEMORY_REQUEST_MIB": "160", "MEMORY_LIMIT_MIB": "256", "KUBERNETES_SERVICE_HOST": "10.96.0.1",
+    "KUBERNETES_SERVICE_PORT": "443",
+}
+POD_VARIABLES = json.dumps({"prod": "true", "extra_env": "{}", "hostname": POD_FACTS["POD_NAME"],
+                            **{name.lower(): value for name, value in POD_FACTS.items()}}, separators=(",", ":"))
+# The paths benchmarked: envapp's /env on every server, and on the wasm hosts also its /healthz, which reads no
+# variable; the floor answers its constant on any path.
+ENV, HEALTHZ = "/env", "/healthz"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,12 +186,13 @@ class Server:
     app: str  # "envapp" or "floor" (native and Flask run envapp's logic)
     note: str
     start: Callable[[int], Running]
+    path: str = ENV
 
 
 def available_servers(pins: Pinning, containerd: "shim.Containerd | None", images: dict[str, str]) -> list[Server]:
-    # Every server gets only what it needs, so each answers with the same small report: the components'
-    # WASI env is empty (spin.toml `environment = {}`), PROD comes in as Spin or the shim hands it in.
-    spin_vars = {"SPIN_VARIABLE_PROD": "true"}
+    # Every server gets a pod's variables, so each envapp answers with the same report, a pod's: the components'
+    # WASI env is empty (spin.toml `environment = {}`); pod_variables comes in as Spin or the shim hands it in.
+    spin_vars = {"SPIN_VARIABLE_POD_VARIABLES": POD_VARIABLES}
     apps = {"envapp": ROOT / "spin.toml", "floor": FLOOR_TOML}
     found = []
 
@@ -190,6 +206,8 @@ def available_servers(pins: Pinning, containerd: "shim.Containerd | None", image
         found.append(Server(f"envapp-host:{app}", f"{app} on envapp-host", "envapp-host", app,
                             "one fresh instance per request, as Spin; wasmtime in host/Cargo.toml",
                             host_server(manifest)))
+    found.append(Server("envapp-host:healthz", "envapp /healthz on envapp-host", "envapp-host", "envapp",
+                        found[-1].note, host_server(apps["envapp"]), HEALTHZ))
     spin = shutil.which("spin")
     if spin:
         def spin_server(manifest: Path):
@@ -204,18 +222,22 @@ def available_servers(pins: Pinning, containerd: "shim.Containerd | None", image
         for app, manifest in apps.items():
             found.append(Server(f"spin:{app}", f"{app} on spin up", "spin", app, "`spin up` of the same spin.toml",
                                 spin_server(manifest)))
+        found.append(Server("spin:healthz", "envapp /healthz on spin up", "spin", "envapp", found[-1].note,
+                            spin_server(apps["envapp"]), HEALTHZ))
     if containerd:
         def shim_server(app: str):
-            # The chart's env: the listen address (here on loopback) and PROD, which the shim copies to
-            # SPIN_VARIABLE_PROD because spin.toml declares `prod`.
+            # The chart's env as the kubelet completes it: the listen address (here on loopback), the facts and
+            # POD_VARIABLES, which the shim copies to SPIN_VARIABLE_POD_VARIABLES because spin.toml declares it.
+            env = {**POD_FACTS, "POD_VARIABLES": POD_VARIABLES}
             return lambda port: ShimContainer(containerd, images[app], f"{app}-{port}",
-                                              {"SPIN_HTTP_LISTEN_ADDR": f"127.0.0.1:{port}", "PROD": "true"})
+                                              {"SPIN_HTTP_LISTEN_ADDR": f"127.0.0.1:{port}", **env})
 
+        note = ("the `make push` image (FROM scratch: compiled at start) in a private containerd (bench/shim.py) on "
+                "the servers' CPUs, `ctr run --runtime io.containerd.spin.v2 --net-host` with the chart's env")
         for app in apps:
-            found.append(Server(f"shim:{app}", f"{app} on containerd-shim-spin", "shim", app,
-                                "the `make push` image (FROM scratch: compiled at start) in a private containerd "
-                                "(bench/shim.py) on the servers' CPUs, `ctr run --runtime io.containerd.spin.v2 "
-                                "--net-host` with the chart's env", shim_server(app)))
+            found.append(Server(f"shim:{app}", f"{app} on containerd-shim-spin", "shim", app, note, shim_server(app)))
+        found.append(Server("shim:healthz", "envapp /healthz on containerd-shim-spin", "shim", "envapp", note,
+                            shim_server("envapp"), HEALTHZ))
     found.append(Server("native", "native (hyper)", "", "envapp",
                         "envapp::route natively, same hyper 1 + tokio stack as envapp-host",
                         lambda port: Process(pinned([str(NATIVE_BIN), "--listen", f"127.0.0.1:{port}"], pins.server),
@@ -224,7 +246,8 @@ def available_servers(pins: Pinning, containerd: "shim.Containerd | None", image
                         f"the seed's service, gunicorn sync workers = 2 x cores + 1 = {GUNICORN_WORKERS}",
                         lambda port: Process(pinned([str(VENV / "bin/gunicorn"), "--workers", str(GUNICORN_WORKERS),
                                                      "--bind", f"127.0.0.1:{port}", "app:app"], pins.server),
-                                             {"PROD": "true"}, ROOT / "bench/flask")))
+                                             {"PROD": "true", **POD_FACTS, "HOSTNAME": POD_FACTS["POD_NAME"]},
+                                             ROOT / "bench/flask")))
     return found
 
 
@@ -262,7 +285,7 @@ class Run:
 
 
 def measure(server: Server, port: int, levels: list[int], duration: int, warmup: int, pins: Pinning) -> Run:
-    url = f"http://127.0.0.1:{port}/env"
+    url = f"http://127.0.0.1:{port}{server.path}"
     running = server.start(port)
     said = ""
     try:
@@ -285,13 +308,20 @@ def measure(server: Server, port: int, levels: list[int], duration: int, warmup:
 
 
 def check_body(url: str, server: Server) -> int:
-    """A wrong answer is a failed benchmark, not a fast one: 200, JSON, PROD true. Returns the size."""
+    """A wrong answer is a failed benchmark, not a fast one: 200 and JSON; /env of envapp with the pod's PROD and
+    facts (the floor: PROD true), /healthz status ok. Returns the size."""
     with urllib.request.urlopen(url, timeout=5) as response:
         body = response.read()
         status = response.status
     report = json.loads(body)
-    if status != 200 or report.get("PROD") != "true":
-        raise RuntimeError(f"{server.label}: GET /env answered {status} {body[:200]!r}, want 200 with PROD=true")
+    if server.path == HEALTHZ:
+        want = {"status": "ok"}
+    elif server.app == "floor":
+        want = {"PROD": "true"}
+    else:
+        want = {"PROD": "true", **POD_FACTS}
+    if status != 200 or {k: report.get(k) for k in want} != want:
+        raise RuntimeError(f"{server.label}: GET {server.path} answered {status} {body[:300]!r}, want 200 with {want}")
     return len(body)
 
 
@@ -470,16 +500,34 @@ def relative_spread(s: dict) -> float:
     return (s["max"] - s["min"]) / 2 / s["median"] if s["median"] else 0.0
 
 
-def floor_ratios(summary: dict, servers: dict[str, dict], levels: list[int]) -> dict[str, dict[int, float | None]]:
-    """Per host and level: envapp's median req/s as a fraction of the floor's; None when either row is flagged."""
+def floor_ratios(summary: dict, servers: dict[str, dict], levels: list[int],
+                 path: str = "envapp") -> dict[str, dict[int, float | None]]:
+    """Per host and level: envapp's median req/s (path "envapp": /env; "healthz": /healthz) as a fraction of the
+    floor's; None when either row is flagged."""
     out = {}
     for host in HOSTS:
-        envapp, floor = summary.get(f"{host}:envapp"), summary.get(f"{host}:floor")
+        envapp, floor = summary.get(f"{host}:{path}"), summary.get(f"{host}:floor")
         if not envapp or not floor:
             continue
         out[host] = {}
         for c in levels:
             a, b = envapp["levels"][c], floor["levels"][c]
+            ok = not a["flagged"] and not b["flagged"] and b["rps"]["median"]
+            out[host][c] = a["rps"]["median"] / b["rps"]["median"] if ok else None
+    return out
+
+
+def flask_ratios(summary: dict, levels: list[int]) -> dict[str, dict[int, float | None]]:
+    """Per host and level: envapp's /env median req/s over the seed's Flask app's; None when either is flagged."""
+    flask = summary.get("flask")
+    out = {}
+    for host in HOSTS:
+        envapp = summary.get(f"{host}:envapp")
+        if not envapp or not flask:
+            continue
+        out[host] = {}
+        for c in levels:
+            a, b = envapp["levels"][c], flask["levels"][c]
             ok = not a["flagged"] and not b["flagged"] and b["rps"]["median"]
             out[host][c] = a["rps"]["median"] / b["rps"]["median"] if ok else None
     return out
@@ -506,23 +554,26 @@ def write_markdown(path: Path, summary: dict, servers: dict[str, dict], levels: 
         "the container's processes), sampled every 20 ms, in MiB. Errors are failed requests plus non-200 answers, "
         "summed over runs.",
         "",
-        "## envapp as a percentage of the floor",
+        "## envapp as a fraction of the floor, and of Flask",
         "",
-        "The floor (bench/floor) is a component with envapp's SDK, release profile and answer, but a constant body "
-        "sent in one write: what any component costs the host. envapp's req/s over the floor's, on the same host in "
-        "the same run:",
+        "The floor (bench/floor) is a component with envapp's SDK and release profile but a constant answer "
+        "(`{\"PROD\":\"true\"}`) sent in one write: what any component costs the host. envapp's req/s over the "
+        "floor's, on the same host in the same run, for `GET /env` (a pod's report: one variable read) and "
+        "`GET /healthz` (no variable read); then envapp's `GET /env` over the seed's Flask app's:",
         "",
-        "| host | " + " | ".join(conns) + " |",
-        "|---|" + "---:|" * len(levels),
+        "| host | path | " + " | ".join(conns) + " |",
+        "|---|---|" + "---:|" * len(levels),
     ]
-    for host, by_level in ratios.items():
-        cells = [f"{r * 100:.0f}%" if r is not None else "⚠ not quoted" for r in by_level.values()]
-        lines.append(f"| {HOSTS[host]} | " + " | ".join(cells) + " |")
+    for label, table in (("/env ÷ floor", ratios["floor"]), ("/healthz ÷ floor", ratios["healthz"]),
+                         ("/env ÷ Flask", ratios["flask"])):
+        for host, by_level in table.items():
+            cells = [f"{r:.2f}×" if r is not None else "⚠ not quoted" for r in by_level.values()]
+            lines.append(f"| {HOSTS[host]} | {label} | " + " | ".join(cells) + " |")
     for host, why in skipped.items():
-        lines.append(f"| {HOSTS[host]} | " + " | ".join(["skipped"] * len(levels)) + " |")
-    lines += ["", "What keeps envapp under the floor is measured in bench/PROFILE.md (\"What a request costs on Spin\"): "
-              "Spin resolves each variable read inside `tokio::task::block_in_place`, a thread hand-off, and `GET /env` "
-              "reads one per deployment fact; envapp-host reads them the same way, as Spin does.", ""]
+        lines.append(f"| {HOSTS[host]} | all | " + " | ".join(["skipped"] * len(levels)) + " |")
+    lines += ["", "What a request costs on each host is measured in bench/PROFILE.md (\"What a request costs on "
+              "Spin\"): Spin resolves each variable read inside `tokio::task::block_in_place`, a thread hand-off; in a "
+              "pod `GET /env` reads one (`pod_variables`), `/healthz` none; envapp-host reads them the same way.", ""]
     if skipped:
         lines += [f"Skipped: {HOSTS[h]}: {why}." for h, why in skipped.items()] + [""]
     for c, title in zip(levels, conns):
@@ -559,10 +610,12 @@ def write_markdown(path: Path, summary: dict, servers: dict[str, dict], levels: 
     # One line per wasm host (envapp and the floor share it), one per other server.
     notes = {HOSTS.get(s["host"], s["label"]): s["note"] for s in servers.values()}
     lines += [f"- **{label}**: {note}" for label, note in notes.items()]
-    lines += ["- Every server gets a clean environment holding only PROD (as `SPIN_VARIABLE_PROD` for `spin up` and "
-              "envapp-host, as the container env `PROD` for the shim), so all answer with the same report, "
-              "`{\"PROD\": \"true\"}` (in a container envapp also shows the `HOSTNAME` containerd sets, as in a "
-              "pod); each answer is checked (200, JSON, PROD) before and after every load level.",
+    lines += ["- Every server gets a clean environment holding one pod's variables: `pod_variables` as the chart "
+              "composes it and the kubelet completes it (as `SPIN_VARIABLE_POD_VARIABLES` for `spin up`, envapp-host "
+              "and native; as the container env `POD_VARIABLES`, beside the chart's fact variables, for the shim), so "
+              "every envapp answers a pod's report, PROD and 14 facts; Flask gets PROD and the same facts as its "
+              "process env. Each answer is checked (200, JSON, PROD and the facts; /healthz: status ok) before and "
+              "after every load level.",
               "", "## Machine and tools", ""]
     lines += [f"- {k}: {v}" for k, v in info.items()]
     path.write_text("\n".join(lines) + "\n")
@@ -605,7 +658,8 @@ def write_chart(path: Path, summary: dict, servers: dict[str, dict], levels: lis
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "bench/results", help="where latest.{md,png,json} go")
+    ap.add_argument("--out", type=Path, help="where latest.{md,png,json} go (default target/bench, smoke: "
+                                             "target/bench/smoke; the committed report is bench/results)")
     ap.add_argument("--smoke", action="store_true", help="one short run at 1 and 8 connections, so it cannot rot")
     ap.add_argument("--runs", type=int, help="runs per server (default 3; smoke 1)")
     ap.add_argument("--duration", type=int, help="seconds of load per level (default 6; smoke 1)")
@@ -618,6 +672,7 @@ def main() -> int:
     warmup = 1 if args.smoke else 2
     levels = [int(c) for c in (args.levels or ("1,8" if args.smoke else "1,8,32")).split(",")]
     wanted = set(args.servers.split(",")) if args.servers else None
+    args.out = args.out or ROOT / "target/bench" / ("smoke" if args.smoke else "")
     args.out.mkdir(parents=True, exist_ok=True)
 
     pins = split_cpus()
@@ -654,7 +709,8 @@ def main() -> int:
     skipped = {h: why for h, why in skipped_hosts(containerd_why).items()
                if wanted is None or h in wanted or any(w.startswith(f"{h}:") for w in wanted)}
     summary = summarize(runs, levels)
-    ratios = floor_ratios(summary, servers, levels)
+    ratios = {"floor": floor_ratios(summary, servers, levels),
+              "healthz": floor_ratios(summary, servers, levels, "healthz"), "flask": flask_ratios(summary, levels)}
     params = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "mode": "smoke" if args.smoke else "full", "runs": runs_n, "duration": duration,
               "warmup": warmup, "levels": levels, "elapsed": time.monotonic() - began,
@@ -667,7 +723,8 @@ def main() -> int:
     write_chart(args.out / "latest.png", summary, servers, levels)
     (args.out / "latest.json").write_text(json.dumps(
         {"params": params, "machine": info, "sizes": size_rows, "servers": servers, "skipped": skipped,
-         "floor_ratio": ratios, "summary": summary}, indent=1) + "\n")
+         "floor_ratio": ratios["floor"], "healthz_floor_ratio": ratios["healthz"], "flask_ratio": ratios["flask"],
+         "summary": summary}, indent=1) + "\n")
     print(f"==> wrote {args.out}/latest.md, latest.png, latest.json", file=sys.stderr)
     return 0
 

@@ -6,9 +6,10 @@
 # Builds (or finds built) everything first, then runs bench/run.py, which writes latest.md/.png/.json.
 usage="usage: scripts/bench.sh [--smoke] [--out DIR] [--runs N] [--duration SECONDS] [--levels 1,8,32]
                        [--servers envapp-host,spin,shim,native,flask or e.g. shim:envapp]
-  (default: 3 runs x 6 s at 1, 8 and 32 connections of every server available, into bench/results:
+  (default: 3 runs x 6 s at 1, 8 and 32 connections of every server available, into target/bench:
    about 5 minutes with envapp-host only, 10 with spin and the shim too;
-   --smoke: 1 run x 1 s at 1 and 8 connections, well under a minute once built)"
+   --smoke: 1 run x 1 s at 1 and 8 connections, into target/bench/smoke, about a minute once built;
+   --out bench/results refreshes the committed report)"
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -1,10 +1,11 @@
 """`make bench-smoke`: the whole benchmark, short, so it cannot rot.
 
-Runs scripts/bench.sh --smoke into a temporary folder (the real servers on loopback, the real load
-generator, and spin or the shim when this machine has them) and checks what a reader of
-bench/results/latest.md relies on.
+Runs scripts/bench.sh --smoke as `make bench-smoke` does (the real servers on loopback, the real load generator,
+and spin or the shim when this machine has them), checks what a reader of bench/results/latest.md relies on, and
+that it leaves the committed report alone.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -14,21 +15,34 @@ import pytest
 
 from projectenv import ROOT
 
-# Always benched: envapp and the floor on envapp-host, the native server, Flask.
-ALWAYS = {"envapp-host:envapp", "envapp-host:floor", "native", "flask"}
-ONE_WRITE_BODY = len('{"PROD":"true"}\n')
+# Always benched: envapp (/env and /healthz) and the floor on envapp-host, the native server, Flask.
+ALWAYS = {"envapp-host:envapp", "envapp-host:healthz", "envapp-host:floor", "native", "flask"}
+FLOOR_BODY = len('{"PROD":"true"}\n')
+HEALTHZ_BODY = len('{"status":"ok"}\n')
+COMMITTED = ROOT / "bench" / "results"
+
+
+def digests(folder) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench")
+def smoke():
+    committed = digests(COMMITTED)
     # Generous: a cold machine builds the floor and the native server first; a warm one takes about 30 s.
-    subprocess.run([str(ROOT / "scripts/bench.sh"), "--smoke", "--out", str(out)], check=True, timeout=900)
-    return out, json.loads((out / "latest.json").read_text())
+    subprocess.run([str(ROOT / "scripts/bench.sh"), "--smoke"], check=True, timeout=900)
+    out = ROOT / "target" / "bench" / "smoke"
+    return out, json.loads((out / "latest.json").read_text()), committed
+
+
+def test_the_smoke_run_writes_its_own_report_and_leaves_the_committed_one_alone(smoke):
+    out, _, before = smoke
+    assert {"latest.md", "latest.json", "latest.png"} <= set(digests(out))
+    assert digests(COMMITTED) == before
 
 
 def test_every_server_serves_the_load_with_no_errors(smoke):
-    _, results = smoke
+    _, results, _ = smoke
     assert ALWAYS <= set(results["summary"])
     for name, server in results["summary"].items():
         for conns, level in server["levels"].items():
@@ -37,19 +51,22 @@ def test_every_server_serves_the_load_with_no_errors(smoke):
             assert level["rss"]["median"] > 0, (name, conns)
 
 
-def test_envapp_and_the_floor_answer_the_same_bytes(smoke):
-    """All see only PROD=true, so envapp, the floor and native send the same body. Flask adds what Python sets;
-    in a container envapp also shows the HOSTNAME containerd sets (as a pod's)."""
-    _, results = smoke
+def test_every_envapp_answers_the_same_pod_report_and_the_floor_its_constant(smoke):
+    """Each envapp reads the same pod_variables (native: the same logic), so all send one body, a pod's report;
+    the floor its constant, /healthz its status. Flask sends its whole process env."""
+    _, results, _ = smoke
     sizes = {name: s["body_size"] for name, s in results["summary"].items()}
+    envapp = {sizes[name] for name in sizes if name.endswith(":envapp") or name == "native"}
+    assert len(envapp) == 1 and envapp.pop() > 400, sizes
     for name, size in sizes.items():
-        if name not in ("flask", "shim:envapp"):
-            assert size == ONE_WRITE_BODY, (name, size)
-    assert sizes["flask"] < 200 and sizes.get("shim:envapp", 0) < 200
+        if name.endswith(":floor"):
+            assert size == FLOOR_BODY, (name, size)
+        if name.endswith(":healthz"):
+            assert size == HEALTHZ_BODY, (name, size)
 
 
 def test_report_gives_envapp_as_a_percentage_of_the_floor_per_host_and_level(smoke):
-    out, results = smoke
+    out, results, _ = smoke
     report = (out / "latest.md").read_text()
     levels = results["params"]["levels"]
     ratios = results["floor_ratio"]["envapp-host"]
@@ -58,18 +75,20 @@ def test_report_gives_envapp_as_a_percentage_of_the_floor_per_host_and_level(smo
         envapp = summary["envapp-host:envapp"]["levels"][str(c)]["rps"]["median"]
         floor = summary["envapp-host:floor"]["levels"][str(c)]["rps"]["median"]
         assert ratios[str(c)] == pytest.approx(envapp / floor)
-    row = next(line for line in report.splitlines() if line.startswith("| envapp-host |"))
-    assert row == "| envapp-host | " + " | ".join(f"{ratios[str(c)] * 100:.0f}%" for c in levels) + " |"
+    row = next(line for line in report.splitlines() if line.startswith("| envapp-host | /env ÷ floor |"))
+    assert row == "| envapp-host | /env ÷ floor | " + " | ".join(f"{ratios[str(c)]:.2f}×" for c in levels) + " |"
+    for path, key in (("/healthz ÷ floor", "healthz_floor_ratio"), ("/env ÷ Flask", "flask_ratio")):
+        assert f"| envapp-host | {path} |" in report and set(results[key]["envapp-host"]) == {str(c) for c in levels}
 
 
 def test_spin_and_the_shim_are_benched_exactly_when_they_are_here(smoke):
-    out, results = smoke
+    out, results, _ = smoke
     report = (out / "latest.md").read_text()
     here = {"spin": shutil.which("spin") is not None,
             "shim": all(shutil.which(t) for t in ("containerd", "ctr", "containerd-shim-spin-v2")) and os.geteuid() == 0}
     for host, present in here.items():
-        assert {f"{host}:envapp", f"{host}:floor"} <= set(results["summary"]) if present \
-            else not {f"{host}:envapp", f"{host}:floor"} & set(results["summary"]), host
+        rows = {f"{host}:envapp", f"{host}:healthz", f"{host}:floor"}
+        assert rows <= set(results["summary"]) if present else not rows & set(results["summary"]), host
         if present:
             assert host in results["floor_ratio"] and host not in results["skipped"], host
         else:
@@ -78,7 +97,7 @@ def test_spin_and_the_shim_are_benched_exactly_when_they_are_here(smoke):
 
 
 def test_servers_and_load_generator_run_on_separate_cpus(smoke):
-    out, results = smoke
+    out, results, _ = smoke
     pinning = results["params"]["pinning"]
     if len(os.sched_getaffinity(0)) < 2:
         assert pinning == {"server_cpus": "", "load_cpus": ""}
@@ -90,7 +109,7 @@ def test_servers_and_load_generator_run_on_separate_cpus(smoke):
 
 
 def test_report_has_memory_and_start_up_for_every_server(smoke):
-    out, results = smoke
+    out, results, _ = smoke
     report = (out / "latest.md").read_text()
     levels = results["params"]["levels"]
     for name, server in results["summary"].items():
@@ -105,5 +124,5 @@ def test_report_has_memory_and_start_up_for_every_server(smoke):
 
 
 def test_chart_is_a_png(smoke):
-    out, _ = smoke
+    out, _, _ = smoke
     assert (out / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
