@@ -178,6 +178,15 @@ def test_help_line_matches_what_the_target_runs(target):
     assert make_n(target, "REGISTRY=r.example") == commands
 
 
+def test_sign_and_verify_take_every_ref_and_the_key_or_the_repository():
+    assert "SBOM" in make_targets()["sbom"] and make_n("sbom") == ["scripts/sbom.sh"]
+    assert make_n("sign", "REF=r/envapp@sha256:1 r/x@sha256:2", "KEY=cosign.key") == [
+        'scripts/sign.sh --key "cosign.key" r/envapp@sha256:1 r/x@sha256:2']
+    assert make_n("verify", "REF=r/envapp@sha256:1", "KEY=cosign.pub") == ['scripts/verify.sh --key "cosign.pub" r/envapp@sha256:1']
+    assert make_n("verify", "REF=r/envapp@sha256:1", "GITHUB_REPO=acme/envapp") == [
+        'scripts/verify.sh --github "acme/envapp" r/envapp@sha256:1']
+
+
 def test_setup_check_is_what_make_setup_check_runs():
     assert make_n("setup", "CHECK=1") == ["scripts/setup.sh --check"]
 
