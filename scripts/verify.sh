@@ -38,17 +38,17 @@ done
 [[ -z "$github" || "$github" =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$ ]] || die "--github takes OWNER/REPO, got $github"
 need_tool cosign "scripts/setup-release-tools.sh cosign"
 
-flags=()
-[[ -z "$insecure" ]] || flags+=(--allow-http-registry --allow-insecure-registry)
+# cosign's options: who must have signed, then the registry's.
 if [[ -n "$key" ]]; then
   signer="the key $key"
   # sign.sh --key logs nothing in Rekor: there is no entry to check.
-  flags+=(--key "$key" --insecure-ignore-tlog=true)
+  flags=(--key "$key" --insecure-ignore-tlog=true)
 else
   signer="$github's release workflow"
-  flags+=(--certificate-oidc-issuer "$ISSUER"
+  flags=(--certificate-oidc-issuer "$ISSUER"
     --certificate-identity-regexp "^https://github\.com/${github//./\\.}/\.github/workflows/release\.yml@refs/tags/v")
 fi
+[[ -z "$insecure" ]] || flags+=(--allow-http-registry --allow-insecure-registry)
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

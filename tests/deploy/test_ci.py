@@ -78,7 +78,8 @@ def test_every_action_is_pinned_by_commit_with_its_version(name):
     uses = re.findall(r"uses: (\S+)(.*)", (WORKFLOWS / name).read_text())
     assert uses
     for action, comment in uses:
-        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), f"{action}: pin actions by full commit SHA"
+        # owner/repo, or owner/repo/path for an action in a subfolder (fermyon/actions/spin/setup)
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w.-]+)*@[0-9a-f]{40}", action), f"{action}: pin actions by full commit SHA"
         assert re.fullmatch(r" # v\d+\.\d+\.\d+", comment), f"{action}: the version the SHA is, as a comment (Renovate reads it)"
 
 
