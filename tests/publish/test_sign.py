@@ -92,6 +92,17 @@ def test_an_unsigned_digest_fails_and_says_it_is_not_signed(registry, wasm, keys
     assert result.stdout == ""
 
 
+def test_a_signed_image_without_its_sbom_fails(registry, wasm, keys):
+    # Signed with cosign directly, as someone skipping `make sign` would: a signature, but no SBOM attestation.
+    ref = push(registry, "no-sbom")
+    subprocess.run([cosign(), "sign", "--yes", "--key", keys["key"], "--use-signing-config=false", "--tlog-upload=false",
+                    "--allow-http-registry", ref], env={**os.environ, "COSIGN_PASSWORD": keys["password"]},
+                   check=True, capture_output=True, timeout=120)
+    result = verify(keys["pub"], ref)
+    assert result.returncode != 0
+    assert f"NOT SIGNED: {ref} has no SBOM attestation\n" in result.stderr
+
+
 def test_a_signature_made_with_another_key_fails(signed, other_keys):
     result = verify(other_keys["pub"], signed)
     assert result.returncode != 0
