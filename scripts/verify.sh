@@ -45,8 +45,11 @@ if [[ -n "$key" ]]; then
   flags=(--key "$key" --insecure-ignore-tlog=true)
 else
   signer="$github's release workflow"
+  # Dots of OWNER/REPO escaped for the regexp; the backslash comes from a variable, which bash 3.2 and 5 expand
+  # alike (a quoted "\\." in the replacement is not).
+  dot='\.'
   flags=(--certificate-oidc-issuer "$ISSUER"
-    --certificate-identity-regexp "^https://github\.com/${github//./\\.}/\.github/workflows/release\.yml@refs/tags/v")
+    --certificate-identity-regexp "^https://github\.com/${github//./$dot}/\.github/workflows/release\.yml@refs/tags/v")
 fi
 [[ -z "$insecure" ]] || flags+=(--allow-http-registry --allow-insecure-registry)
 
