@@ -6,7 +6,7 @@ REGISTRY ?=
 LISTEN ?= 127.0.0.1:3000
 export LISTEN
 
-.PHONY: help setup build up test unit push push-spin push-chart kind-up kind-down bench bench-smoke clean
+.PHONY: help setup build up test unit push push-spin push-chart sbom sign verify kind-up kind-down bench bench-smoke clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,6 +38,15 @@ chart-docs: ## Regenerate chart/internal-service/README.md from the comments in 
 
 push-chart: ## Push the Helm chart to oci://REGISTRY/charts: make push-chart REGISTRY=... [REGISTRY_INSECURE=1]
 	@scripts/push-chart.sh "$(REGISTRY)"
+
+sbom: ## Write the component's CycloneDX SBOM (its Rust dependency tree) to target/sbom/envapp.cdx.json
+	@scripts/sbom.sh
+
+sign: ## Sign pushed refs with cosign, attesting the SBOM to envapp's: make sign REF="ref..." [KEY=cosign.key] [REGISTRY_INSECURE=1]
+	@scripts/sign.sh $(strip $(if $(KEY),--key "$(KEY)") $(REF))
+
+verify: ## Verify signatures and SBOM: make verify REF="ref..." KEY=cosign.pub (or GITHUB_REPO=owner/repo) [REGISTRY_INSECURE=1]
+	@scripts/verify.sh $(strip $(if $(KEY),--key "$(KEY)") $(if $(GITHUB_REPO),--github "$(GITHUB_REPO)") $(REF))
 
 kind-up: ## Create a wasm kind cluster and install dev + prod (DRY_RUN=1 prints the commands)
 	@scripts/kind-up.sh $(if $(DRY_RUN),--dry-run)

@@ -53,6 +53,18 @@ parse_registry_args() {
   [[ -z "$insecure" || "$insecure" == 0 ]] && insecure="" || insecure=1
 }
 
+# cosign_ref REF: a pushed reference as cosign takes it: without oci:// and without a tag before the digest
+# (helm prints repository:tag@digest; the digest alone names the content).
+cosign_ref() {
+  local ref="${1#oci://}" repo
+  if [[ "$ref" == *@* ]]; then
+    repo="${ref%@*}"
+    [[ "${repo##*/}" != *:* ]] || repo="${repo%:*}"
+    ref="$repo@${ref##*@}"
+  fi
+  printf '%s\n' "$ref"
+}
+
 # --- The wasm32-wasip1 build route ------------------------------------------------------------------------
 # One place decides how wasm32-wasip1 is built, for every crate (the component, bench/floor):
 #   toolchain  the Rust on PATH has the target (rustup's `rustup target add wasm32-wasip1`, or a distribution's
@@ -104,17 +116,29 @@ tool_min() {
     docker-registry | registry) echo 2.8.0 ;;  # CNCF distribution with htpasswd and maintenance.readonly
     wrk) echo 4.0.0 ;;
     shellcheck) echo 0.8.0 ;;
+    cosign) echo 3.0.0 ;;    # signatures as Sigstore bundles (OCI referrers) and signing configs, as the release signs
+    cargo-cyclonedx) echo 0.5.0 ;;  # --target and --spec-version 1.5
     *) echo 0 ;;
   esac
 }
 
 # tool_version PATH: the first x.y[.z] the tool prints about itself (every tool says it differently).
 tool_version() {
-  local out
+  local out bin
   case "$(basename "$1")" in
     helm) out="$("$1" version --short 2>/dev/null)" ;;
     kubectl) out="$("$1" version --client 2>/dev/null)" ;;
     wrk) out="$("$1" --version 2>&1)" ;;  # prints its version and exits 1
+    cargo-cyclonedx) out="$("$1" cyclonedx --version 2>/dev/null)" ;;  # a cargo subcommand: `cargo cyclonedx`
+    cosign)
+      out="$("$1" version 2>/dev/null | sed -n 's/^GitVersion: *//p')"
+      # Debian builds cosign without its version (GitVersion: devel): the package's changelog, which lies beside
+      # it (usr/bin -> usr/share/doc), names it, also in our copy unpacked with dpkg -x.
+      if [[ "$out" == devel ]]; then
+        bin="$1"
+        [[ ! -L "$bin" ]] || bin="$(readlink "$bin")"
+        out="$(gzip -dc "$(dirname "$bin")/../share/doc/cosign/changelog.Debian.gz" 2>/dev/null | sed -n '1s/^cosign (\([^)]*\)).*/\1/p')"
+      fi ;;
     *) out="$("$1" --version 2>/dev/null)" ;;
   esac
   printf '%s\n' "$out" | grep -oE '[0-9]+\.[0-9]+(\.[0-9]+)?' | head -n1
@@ -242,6 +266,12 @@ install_hint() {
       deb="sudo apt-get install npm"; fedora="sudo dnf install npm"; mac="brew install node" ;;
     wasm32-wasip1)
       deb="rustup target add wasm32-wasip1 (rustup: https://rustup.rs)"; fedora="$deb"; mac="$deb" ;;
+    cosign)
+      deb="none needed: set-up unpacks Debian sid's cosign into the tool folder (needs apt-get); or a release binary \
+from https://github.com/sigstore/cosign/releases"
+      fedora="sudo dnf install cosign"; mac="brew install cosign" ;;
+    cargo-cyclonedx)
+      deb="cargo install --locked cargo-cyclonedx (set-up does it into the tool folder)"; fedora="$deb"; mac="$deb" ;;
     *) deb="$1"; fedora="$1"; mac="$1" ;;
   esac
   printf '  %s\n    Debian/Ubuntu: %s\n    Fedora:        %s\n    macOS (brew):  %s\n' "$1" "$deb" "$fedora" "$mac"
@@ -323,4 +353,21 @@ pip_requirements() {
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" \
     || die "pip could not install $* (see pip's message above)"
   mv -f "$venv/.requirements.new" "$venv/.requirements"
+}
+
+# debian_download SUITE PKG DIR: downloads PKG's .deb from Debian SUITE (e.g. sid) into DIR, with a sources list,
+# package lists and cache of its own in DIR: the machine's apt configuration and lists stay untouched, and nothing
+# is installed (the caller unpacks it with dpkg -x). Needs apt-get, dpkg and Debian's archive keyring.
+debian_download() {
+  local suite="$1" pkg="$2" dir="$3" keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  [[ -f "$keyring" ]] || apt_install debian-archive-keyring
+  mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/parts"
+  printf 'deb [signed-by=%s] http://deb.debian.org/debian %s main\n' "$keyring" "$suite" >"$dir/sources.list"
+  set -- -o "Dir::Etc::SourceList=$dir/sources.list" -o "Dir::Etc::SourceParts=$dir/parts" \
+    -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache" \
+    -o "APT::Architectures::=$(dpkg --print-architecture)" -o "APT::Sandbox::User=$(id -un)" \
+    -o "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false"
+  if ! apt-get "$@" -qq update >&2 || ! (cd "$dir" && apt-get "$@" -qq download "$pkg" >&2); then
+    die "could not download $pkg from Debian $suite (deb.debian.org; see apt's message above)"
+  fi
 }

@@ -8,18 +8,19 @@
 #   python      the tests' Python packages, in a virtualenv of the tool folder (tests/requirements.txt)
 #   k8s         helm, kubectl, checkov (scripts/setup-k8s-tools.sh)
 #   registry    skopeo, a CNCF distribution registry binary (scripts/setup-registry-tools.sh)
+#   release     cosign and cargo-cyclonedx, to sign and verify releases (scripts/setup-release-tools.sh)
 #   lint        ShellCheck, the shell linter the tests run
 #   deploy      what the kind and GitOps tests need (scripts/setup-deploy-tools.sh, when present)
 #   bench       wrk and the benchmark's Python packages (scripts/setup-bench-tools.sh)
 # The dev host (envapp-host) is not a part: `make up` and the tests build it on first use when Spin is absent.
-usage="usage: scripts/setup.sh [--check] [wasm|python|k8s|registry|lint|deploy|bench]...
+usage="usage: scripts/setup.sh [--check] [wasm|python|k8s|registry|release|lint|deploy|bench]...
   (--check: say what would be used or installed, change nothing; ENVAPP_TOOLS overrides the tool folder,
    default ~/.cache/envapp; ENVAPP_USE_PINNED=1 installs the pinned copies even where the machine has a tool)"
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-parse_setup_args "$usage" "wasm python k8s registry lint deploy bench" "$@"
+parse_setup_args "$usage" "wasm python k8s registry release lint deploy bench" "$@"
 parts="$wanted"
 
 need python3 "install Python 3.11 or newer:"$'\n'"$(install_hint python3)"
@@ -57,6 +58,7 @@ check_part() {
     python) log "python: the tests' packages in $VENV (a virtualenv of the tool folder; never the user's Python)" ;;
     k8s) "$ROOT/scripts/setup-k8s-tools.sh" --check ;;
     registry) "$ROOT/scripts/setup-registry-tools.sh" --check ;;
+    release) "$ROOT/scripts/setup-release-tools.sh" --check ;;
     lint) check_shellcheck ;;
     deploy)
       if [[ ! -x "$DEPLOY_SETUP" ]]; then
@@ -106,6 +108,7 @@ for part in $parts; do
     python) pip_requirements "$VENV" "$ROOT/tests/requirements.txt" ;;
     k8s) "$ROOT/scripts/setup-k8s-tools.sh" ;;
     registry) "$ROOT/scripts/setup-registry-tools.sh" ;;
+    release) "$ROOT/scripts/setup-release-tools.sh" ;;
     lint)
       resolve_tool - shellcheck
       if [[ "$tool_action" == use ]]; then log "$tool_note"; else apt_install shellcheck; fi ;;

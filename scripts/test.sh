@@ -45,7 +45,8 @@ for suite in $suites; do
     chart) add_step scripts/setup-k8s-tools.sh helm checkov ;;
     publish)
       add_step scripts/setup.sh wasm; add_step scripts/build.sh
-      add_step scripts/setup-registry-tools.sh; add_step scripts/setup-k8s-tools.sh helm ;;
+      add_step scripts/setup-registry-tools.sh; add_step scripts/setup-k8s-tools.sh helm
+      add_step scripts/setup-release-tools.sh ;;
     deploy) add_step scripts/setup.sh lint deploy; add_step scripts/setup-k8s-tools.sh helm kubectl ;;
     # bench: scripts/bench.sh sets up and builds what it needs itself.
   esac

@@ -40,7 +40,7 @@ def actionlint(*args, cwd=ROOT):
 
 def test_workflows_pass_actionlint():
     files = sorted(WORKFLOWS.glob("*.yml"))
-    assert [f.name for f in files] == ["ci.yml", "e2e.yml"]
+    assert [f.name for f in files] == ["ci.yml", "e2e.yml", "release.yml"]
     result = actionlint(*[str(f.relative_to(ROOT)) for f in files])
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -73,12 +73,13 @@ def test_github_scripts_are_shellcheck_clean(script):
     assert script.read_text().startswith("#!/usr/bin/env bash\n") and "usage=" in script.read_text()
 
 
-@pytest.mark.parametrize("name", ["ci.yml", "e2e.yml"])
+@pytest.mark.parametrize("name", ["ci.yml", "e2e.yml", "release.yml"])
 def test_every_action_is_pinned_by_commit_with_its_version(name):
     uses = re.findall(r"uses: (\S+)(.*)", (WORKFLOWS / name).read_text())
     assert uses
     for action, comment in uses:
-        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), f"{action}: pin actions by full commit SHA"
+        # owner/repo, or owner/repo/path for an action in a subfolder (fermyon/actions/spin/setup)
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w.-]+)*@[0-9a-f]{40}", action), f"{action}: pin actions by full commit SHA"
         assert re.fullmatch(r" # v\d+\.\d+\.\d+", comment), f"{action}: the version the SHA is, as a comment (Renovate reads it)"
 
 
@@ -88,6 +89,47 @@ def test_workflows_only_read_the_repository(name):
     for step in workflow(name)["jobs"][next(iter(workflow(name)["jobs"]))]["steps"]:
         if step.get("uses", "").startswith("actions/checkout@"):
             assert step["with"]["persist-credentials"] is False
+
+
+def jobs_running(jobs, text):
+    """The names of the jobs with a `run:` line or a `uses:` containing text."""
+    return sorted(name for name, job in jobs.items()
+                  if any(text in line for line in run_lines(job)) or any(text in s.get("uses", "") for s in job["steps"]))
+
+
+def test_release_runs_on_version_tags_with_least_privilege_per_job():
+    release = workflow("release.yml")
+    assert release[True] == {"push": {"tags": ["v*"]}}  # PyYAML reads the key `on` as True
+    assert release["permissions"] == {"contents": "read"}
+    jobs = release["jobs"]
+    granted = {name: job["permissions"] for name, job in jobs.items()}
+    assert all(p["contents"] in ("read", "write") for p in granted.values()), "every job says what it may do"
+    # id-token (the OIDC identity Sigstore certifies) only where signing happens; the repository is written only
+    # where the GitHub release is made; packages only where something is pushed.
+    assert [n for n, p in granted.items() if "id-token" in p] == jobs_running(jobs, "scripts/sign.sh") == ["sign"]
+    assert granted["sign"]["id-token"] == "write"
+    assert [n for n, p in granted.items() if p["contents"] == "write"] == jobs_running(jobs, "gh release create") == ["release"]
+    assert sorted(n for n, p in granted.items() if p.get("packages") == "write") == ["publish", "sign"]
+    assert all(set(p.values()) <= {"read", "write"} for p in granted.values())
+    for job in jobs.values():
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+
+
+def test_release_publishes_signs_and_attests_with_the_documented_commands():
+    jobs = workflow("release.yml")["jobs"]
+    publish = run_lines(jobs["publish"])
+    assert make_targets(publish) == ["build", "sbom", "push", "push-spin", "push-chart"]
+    sign = run_lines(jobs["sign"])
+    (signing,) = [line for line in sign if line.startswith("scripts/sign.sh")]
+    assert "--key" not in signing, "the release signs keyless, with the workflow's identity"
+    assert '"$IMAGE" "$SPIN" "$CHART"' in signing and "--sbom target/sbom/envapp.cdx.json" in signing
+    assert 'scripts/verify.sh --github "$GITHUB_REPOSITORY" "${signed[@]}"' in sign
+    provenance = [s for s in jobs["sign"]["steps"] if s.get("uses", "").startswith("actions/attest-build-provenance@")]
+    assert [s["with"]["subject-name"].split(".")[-1].split("-")[0] for s in provenance] == ["image", "spin", "chart"]
+    assert all(s["with"]["push-to-registry"] is True for s in provenance)
+    assert any(line.startswith('gh release create "$GITHUB_REF_NAME"') for line in run_lines(jobs["release"]))
 
 
 def test_ci_runs_the_readme_test_command():

