@@ -232,8 +232,9 @@ def available_servers(pins: Pinning, containerd: "shim.Containerd | None", image
             return lambda port: ShimContainer(containerd, images[app], f"{app}-{port}",
                                               {"SPIN_HTTP_LISTEN_ADDR": f"127.0.0.1:{port}", **env})
 
-        note = ("the `make push` image (FROM scratch: compiled at start) in a private containerd (bench/shim.py) on "
-                "the servers' CPUs, `ctr run --runtime io.containerd.spin.v2 --net-host` with the chart's env")
+        note = ("the `make push` image (the .wasm as a wasm layer: compiled at the first start, loaded precompiled "
+                "after) in a private containerd (bench/shim.py) on the servers' CPUs, `ctr run --runtime "
+                "io.containerd.spin.v2 --net-host` with the chart's env")
         for app in apps:
             found.append(Server(f"shim:{app}", f"{app} on containerd-shim-spin", "shim", app, note, shim_server(app)))
         found.append(Server("shim:healthz", "envapp /healthz on containerd-shim-spin", "shim", "envapp", note,
@@ -399,7 +400,7 @@ def sizes() -> list[tuple[str, int, str]]:
         index = json.loads(Path(layout, "index.json").read_text())
         manifest = json.loads(blob(layout, index["manifests"][0]["digest"]))
         layers = sum(layer["size"] for layer in manifest["layers"])
-    rows.append(("OCI image layer (gzip tar of spin.toml + .wasm)", layers, "scripts/oci_image.py"))
+    rows.append(("OCI image layers (gzip tar of /spin.json + the .wasm)", layers, "scripts/oci_image.py"))
     rows.append(("floor .wasm (same SDK and profile, constant answer)", FLOOR_WASM.stat().st_size, "bench/floor"))
     rows.append(("native server binary (stripped release)", NATIVE_BIN.stat().st_size, "bench/native"))
     app = Path(ROOT / "bench/flask/app.py").stat().st_size

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Publishes the component as a FROM-scratch wasm OCI image (what ./Dockerfile builds), without Docker or Spin:
-# scripts/oci_image.py writes a reproducible OCI layout (os wasip1, arch wasm, one layer: /spin.toml and the .wasm),
-# skopeo copies it to REGISTRY/envapp:<crate version> unchanged (--preserve-digests).
+# Publishes the component as a wasm OCI image, without Docker or Spin: scripts/oci_image.py writes a reproducible
+# OCI layout (os wasip1, arch wasm; the .wasm as a wasm layer containerd-shim-spin precompiles once per node, and
+# /spin.json, the locked app, in a tar layer), skopeo copies it to REGISTRY/envapp:<crate version> unchanged
+# (--preserve-digests).
 # Same build, same digest. The last stdout line is the pushed reference: REGISTRY/envapp@sha256:<hex>
 usage="usage: scripts/push.sh [--insecure] REGISTRY   (e.g. localhost:5001 or ghcr.io/org; --insecure, or
        REGISTRY_INSECURE=1, for a plain-HTTP registry such as one on loopback)"
@@ -23,7 +24,7 @@ ref="$registry/envapp"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-log "building the image layout (os wasip1, arch wasm) from spin.toml and $(basename "$WASM")"
+log "building the image layout (os wasip1, arch wasm: /spin.json and the .wasm layer) from spin.toml and $(basename "$WASM")"
 digest="$(python3 "$ROOT/scripts/oci_image.py" "$ROOT/spin.toml" "$work/layout" "$version")"
 
 log "pushing $ref:$version"

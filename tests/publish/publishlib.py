@@ -3,6 +3,7 @@
 (Kept out of conftest.py so test modules can import them by a name no other test folder uses.)
 """
 
+import importlib.util
 import subprocess
 import tomllib
 from dataclasses import dataclass
@@ -13,6 +14,11 @@ WASM = ROOT / "target" / "wasm32-wasip1" / "release" / "envapp.wasm"
 SPIN_TOML = ROOT / "spin.toml"
 CHART = ROOT / "chart" / "internal-service"
 CRATE_VERSION = tomllib.loads((ROOT / "Cargo.toml").read_text())["package"]["version"]
+
+# scripts/oci_image.py as a module (scripts/ is not a package), for its locked app.
+_spec = importlib.util.spec_from_file_location("oci_image", ROOT / "scripts" / "oci_image.py")
+oci_image = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(oci_image)
 
 
 def run_script(script: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -7,12 +7,10 @@ import os
 import re
 import subprocess
 import tarfile
+import tomllib
 
 from projectenv import free_port
 from publishlib import CRATE_VERSION, SPIN_TOML, last_line, run_script
-
-WASM_PATH_IN_IMAGE = "target/wasm32-wasip1/release/envapp.wasm"
-
 
 def skopeo(*args: str) -> bytes:
     result = subprocess.run(["skopeo", *args], capture_output=True, timeout=120)
@@ -24,36 +22,50 @@ def test_push_prints_the_reference_with_its_digest_last(pushed_image):
     assert re.fullmatch(r"127\.0\.0\.1:\d+/team/envapp@sha256:[0-9a-f]{64}", pushed_image.reference)
 
 
-def test_pushed_image_is_one_layer_for_os_wasip1_arch_wasm(pushed_image):
+WASM_LAYER = "application/vnd.wasm.content.layer.v1+wasm"
+
+
+def test_pushed_image_is_a_tar_layer_and_a_wasm_layer_for_os_wasip1_arch_wasm(pushed_image):
     ref = f"docker://{pushed_image.repository}:{CRATE_VERSION}"
     raw = skopeo("inspect", "--raw", "--tls-verify=false", ref)
     assert "sha256:" + hashlib.sha256(raw).hexdigest() == pushed_image.digest, "the tag names another manifest"
     manifest = json.loads(raw)
     assert manifest["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
     assert manifest["config"]["mediaType"] == "application/vnd.oci.image.config.v1+json"
-    assert [layer["mediaType"] for layer in manifest["layers"]] == ["application/vnd.oci.image.layer.v1.tar+gzip"]
+    # The .wasm as a layer of Spin's wasm media type, which containerd-shim-spin precompiles once per node.
+    assert [layer["mediaType"] for layer in manifest["layers"]] == ["application/vnd.oci.image.layer.v1.tar+gzip",
+                                                                     WASM_LAYER]
 
     config = json.loads(skopeo("inspect", "--config", "--raw", "--tls-verify=false", ref))
     assert (config["os"], config["architecture"]) == ("wasip1", "wasm")
     assert config["created"] == "1970-01-01T00:00:00Z"
+    # Only the tar layer is a file system layer.
+    assert len(config["rootfs"]["diff_ids"]) == 1
 
 
-def test_layer_holds_exactly_spin_toml_and_the_wasm_byte_for_byte(pushed_image, wasm, tmp_path):
+def test_layers_hold_the_locked_app_and_the_wasm_byte_for_byte(pushed_image, wasm, tmp_path):
     # Pull by digest into a plain directory: the blobs exactly as the registry serves them.
     skopeo("copy", "--src-tls-verify=false", f"docker://{pushed_image.reference}", f"dir:{tmp_path}")
     manifest = json.loads((tmp_path / "manifest.json").read_bytes())
-    (layer,) = manifest["layers"]
-    blob = (tmp_path / layer["digest"].removeprefix("sha256:")).read_bytes()
-    print(f"\nimage layer: {len(blob)} bytes gzipped (wasm {wasm.stat().st_size} bytes)")
+    tar_layer, wasm_layer = manifest["layers"]
+    blob = (tmp_path / tar_layer["digest"].removeprefix("sha256:")).read_bytes()
+    assert (tmp_path / wasm_layer["digest"].removeprefix("sha256:")).read_bytes() == wasm.read_bytes()
+    print(f"\nimage layers: {len(blob)} bytes gzipped, wasm {wasm_layer['size']} bytes")
 
     with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
-        members = {m.name: m for m in tar.getmembers()}
-        assert sorted(members) == [
-            "spin.toml", "target", "target/wasm32-wasip1", "target/wasm32-wasip1/release", WASM_PATH_IN_IMAGE,
-        ]
-        assert all(m.uid == 0 and m.gid == 0 and m.mtime == 0 for m in members.values())
-        assert tar.extractfile("spin.toml").read() == SPIN_TOML.read_bytes()
-        assert tar.extractfile(WASM_PATH_IN_IMAGE).read() == wasm.read_bytes()
+        (member,) = tar.getmembers()
+        assert (member.name, member.mode, member.uid, member.gid, member.mtime) == ("spin.json", 0o644, 0, 0, 0)
+        locked = json.loads(tar.extractfile(member).read())
+    # The locked app of spin.toml, its component's source the wasm layer, by digest.
+    manifest_toml = tomllib.loads(SPIN_TOML.read_text())
+    (component,) = locked["components"]
+    assert component["id"] == "envapp"
+    assert component["source"] == {"content_type": "application/wasm", "digest": wasm_layer["digest"]}
+    assert component["config"] == manifest_toml["component"]["envapp"]["variables"]
+    assert locked["variables"] == {name: {"default": v["default"]} for name, v in manifest_toml["variables"].items()}
+    assert locked["triggers"] == [{"id": "envapp-http-trigger", "trigger_type": "http",
+                                   "trigger_config": {"route": "/...", "component": "envapp"}}]
+    assert locked["metadata"]["trigger"] == {"type": "http"} and locked["metadata"]["name"] == "envapp"
 
 
 def test_pushing_the_same_build_twice_gives_the_same_digest(registry, pushed_image):

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from projectenv import TOOLS
-from publishlib import CRATE_VERSION, last_line, run_script
+from publishlib import CRATE_VERSION, SPIN_TOML, last_line, oci_image, run_script
 
 
 @pytest.fixture
@@ -105,7 +105,8 @@ SPIN = shutil.which("spin")
 
 
 @pytest.mark.skipif(SPIN is None, reason="Spin is not installed here (push-spin is checked with a stand-in above)")
-def test_push_spin_with_the_real_spin_uses_its_login_and_pushes_spins_artifact(tls_login_registry, user_env, wasm):
+def test_push_spin_with_the_real_spin_uses_its_login_and_pushes_spins_artifact(tls_login_registry, user_env, wasm,
+                                                                             tmp_path):
     login_registry = tls_login_registry
     # `spin registry login` checks the credentials over HTTPS only (spin 3.6.3, crates/oci validate_credentials),
     # so this registry speaks TLS with a certificate Spin is told to trust; and Spin keeps a trailing newline of
@@ -132,3 +133,18 @@ def test_push_spin_with_the_real_spin_uses_its_login_and_pushes_spins_artifact(t
     # Spin's OCI client (crates/oci): one wasm layer per component, the locked app as a layer of its own.
     assert layer_types.count("application/vnd.wasm.content.layer.v1+wasm") == 1, layer_types
     assert "application/vnd.fermyon.spin.application.v1+config" in layer_types, layer_types
+
+    # The locked app Spin made is the one scripts/oci_image.py writes for `make push` (/spin.json), but for what
+    # only `spin build` reads (the component's build command) and the source digest (Spin composes the .wasm).
+    (config_layer,) = [l for l in manifest["layers"] if l["mediaType"].endswith("spin.application.v1+config")]
+    blob = subprocess.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false",
+                           f"docker://{login_registry.host}/spin/envapp:{CRATE_VERSION}", f"dir:{tmp_path}/spin"],
+                          env=user_env, capture_output=True, timeout=60)
+    assert blob.returncode == 0, blob.stderr.decode()
+    spins = json.loads((tmp_path / "spin" / config_layer["digest"].removeprefix("sha256:")).read_bytes())
+    ours, _ = oci_image.locked_app(SPIN_TOML)
+    for locked in (spins, ours):
+        for component in locked["components"]:
+            component["metadata"].pop("build", None)
+            component["source"].pop("digest")
+    assert ours == spins
