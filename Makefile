@@ -6,7 +6,7 @@ REGISTRY ?=
 LISTEN ?= 127.0.0.1:3000
 export LISTEN
 
-.PHONY: help setup build up test unit push push-spin push-chart sbom sign verify kind-up kind-down bench bench-smoke clean
+.PHONY: help setup build up test unit push push-spin push-chart sbom sign verify kind-up kind-down e2e bench bench-smoke clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,16 +48,19 @@ sign: ## Sign pushed refs with cosign, attesting the SBOM to envapp's: make sign
 verify: ## Verify signatures and SBOM: make verify REF="ref..." KEY=cosign.pub (or GITHUB_REPO=owner/repo) [REGISTRY_INSECURE=1]
 	@scripts/verify.sh $(strip $(if $(KEY),--key "$(KEY)") $(if $(GITHUB_REPO),--github "$(GITHUB_REPO)") $(REF))
 
-kind-up: ## Create a wasm kind cluster and install dev + prod (DRY_RUN=1 prints the commands)
-	@scripts/kind-up.sh $(if $(DRY_RUN),--dry-run)
+kind-up: ## Create a wasm kind cluster, install dev + prod, then run make e2e on it (DRY_RUN=1 prints the commands)
+	@deploy/kind/up.sh $(if $(DRY_RUN),--dry-run)
+
+e2e: ## End-to-end checks of dev and prod on the cluster of the current kube context (or E2E_CONTEXT=name)
+	@deploy/kind/e2e.sh $(if $(E2E_CONTEXT),--context $(E2E_CONTEXT))
 
 kind-down: ## Delete the kind cluster and registry kind-up created (DRY_RUN=1 prints the commands)
-	@scripts/kind-down.sh $(if $(DRY_RUN),--dry-run)
+	@deploy/kind/down.sh $(if $(DRY_RUN),--dry-run)
 
-bench: ## Benchmark envapp vs the floor on each wasm host found, native, Flask: bench/results/latest.md
+bench: ## Benchmark envapp vs the floor on each wasm host found, native, Flask: target/bench/latest.md
 	@scripts/bench.sh
 
-bench-smoke: ## A short run of the whole benchmark (part of make test), so it cannot rot
+bench-smoke: ## A short run of the whole benchmark (part of make test), so it cannot rot: target/bench/smoke
 	@scripts/bench.sh --smoke
 
 clean: ## Remove build output in the clone (target/, .spin/); tools in ~/.cache/envapp stay

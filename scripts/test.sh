@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The tests (`make test`, run by .ci/run): with no arguments, the unit tests of both crates and every suite in
-# tests/ against the real things (the built .wasm on a real host over HTTP, real helm, a real OCI registry).
+# The tests (`make test`, run by .ci/run): with no arguments, the unit tests of both crates, every suite in
+# tests/ and the end-to-end checks of deploy/kind/e2e (when the kind cluster answers), against the real things
+# (the built .wasm on a real host over HTTP, real helm, a real OCI registry, a real cluster).
 # Each suite gets only the set-up it needs, so `scripts/test.sh tests/http -k redact` checks no chart or
 # registry tools; on a machine set up before, the checks take about a second.
 usage="usage: scripts/test.sh [--unit | PYTEST_ARGS...]   (e.g. tests/http -k redact; --unit: cargo test only)"
@@ -41,7 +42,9 @@ steps=""
 add_step() { [[ "$steps" == *"|$*|"* ]] || steps="$steps|$*|"; }
 for suite in $suites; do
   case "$suite" in
-    http) add_step scripts/setup.sh wasm; add_step scripts/build.sh; add_step scripts/build-host.sh ;;
+    http)
+      add_step scripts/setup.sh wasm; add_step scripts/build.sh; add_step scripts/build-host.sh
+      add_step scripts/setup-k8s-tools.sh helm ;;
     chart) add_step scripts/setup-k8s-tools.sh helm checkov ;;
     publish)
       add_step scripts/setup.sh wasm; add_step scripts/build.sh
@@ -66,4 +69,7 @@ log "integration tests"
 if [[ $# -gt 0 ]]; then
   exec "$VENV/bin/pytest" -q -p no:cacheprovider "$@"
 fi
-exec "$VENV/bin/pytest" -q -p no:cacheprovider tests
+# With every suite, the end-to-end checks too, against the kind cluster `make kind-up` made: they skip, saying so,
+# when no cluster answers there (never against another kube context: `make e2e` is for those).
+export ENVAPP_E2E_CONTEXT="kind-${ENVAPP_KIND_CLUSTER:-envapp}"
+exec "$VENV/bin/pytest" -q -p no:cacheprovider -rs tests deploy/kind/e2e

@@ -3,7 +3,7 @@
 # fails"): the releases as Kubernetes sees them, events, helm's view, and from each node the CRI config containerd
 # runs (crictl info) and containerd's journal, where containerd-shim-spin's errors end up (a failing wasm pod shows
 # exit 137 and empty `kubectl logs`). Every step is best effort: a missing cluster or tool is noted, not fatal.
-usage="usage: .github/kind-diagnostics.sh DIR   (ENVAPP_KIND_CLUSTER names the cluster, default envapp)"
+usage="usage: deploy/kind/diagnostics.sh DIR   (ENVAPP_KIND_CLUSTER names the cluster, default envapp)"
 set -euo pipefail
 
 [[ $# -eq 1 && "$1" != -* ]] || { printf '%s\n' "$usage" >&2; exit 2; }

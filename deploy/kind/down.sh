@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Removes what scripts/kind-up.sh created (`make kind-down`): the kind cluster and the local registry container,
+# Removes what deploy/kind/up.sh created (`make kind-down`): the kind cluster and the local registry container,
 # and only those. The registry container is removed only when kind-up started it (it carries kind-up's label); a
 # kind-registry of your own is left alone. Safe to run when either is already gone.
-usage="usage: scripts/kind-down.sh [--dry-run]   (make kind-down)
+usage="usage: deploy/kind/down.sh [--dry-run]   (make kind-down)
   --dry-run   print every command, one per line prefixed '+ ', as run when both exist; run nothing.
   env: ENVAPP_KIND_CLUSTER (default envapp) names the kind cluster."
 set -euo pipefail
-# shellcheck source=scripts/kind-lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/kind-lib.sh"
+# shellcheck source=deploy/kind/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 parse_dry_run_arg "$usage" "$@"
 cd "$ROOT"
@@ -28,7 +28,7 @@ capture ours "$REG_NAME" docker ps --all --filter "name=^${REG_NAME}\$" \
 if [[ "$ours" == "$REG_NAME" ]]; then
   run docker rm -f "$REG_NAME"
 else
-  log "no $REG_NAME container started by kind-up.sh: nothing to remove"
+  log "no $REG_NAME container started by up.sh: nothing to remove"
 fi
 
 ((DRY_RUN)) && note "dry run: nothing was executed"

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by scripts/kind-up.sh and scripts/kind-down.sh: the names of what they create, the prerequisite check,
+# Shared by deploy/kind/up.sh and down.sh: the names of what they create, the prerequisite check,
 # and the step runner that makes `--dry-run` print exactly the commands a real run executes.
 # Source it after `set -euo pipefail`. Bash 3.2 clean, as macOS ships it (tests/deploy/test_portable_scripts.py):
 # no namerefs, mapfile or negative subscripts, and no "${a[@]}" of an array that may be empty.
@@ -7,7 +7,7 @@
 # shellcheck disable=SC2034
 
 # shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
 # What kind-up creates and kind-down removes. The registry name and port are the ones kind's local-registry
 # guide uses (https://kind.sigs.k8s.io/docs/user/local-registry/), so its docs and tools apply unchanged.
@@ -20,7 +20,7 @@ REG_IMAGE="registry:3"
 # kind-up labels the registry container it starts; kind-down removes it only when it carries this label, so a
 # kind-registry container of your own (started from kind's guide for another cluster) is reused, never deleted.
 REG_LABEL_KEY="io.envapp.created-by"
-REG_LABEL_VALUE="scripts/kind-up.sh"
+REG_LABEL_VALUE="deploy-kind-up"
 
 DRY_RUN=0
 
@@ -109,7 +109,6 @@ HINT_DOCKER="install Docker Engine (https://docs.docker.com/engine/install/) and
 HINT_KIND="install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)"
 HINT_HELM="run 'make setup' (pinned helm in \$ENVAPP_TOOLS/bin) or install Helm (https://helm.sh/docs/intro/install/)"
 HINT_KUBECTL="run 'make setup' (pinned kubectl in \$ENVAPP_TOOLS/bin) or install kubectl (https://kubernetes.io/docs/tasks/tools/)"
-HINT_CURL="install curl (Debian: apt-get install curl)"
 HINT_PYTHON="install Python 3 (Debian: apt-get install python3)"
 
 # What `kind get nodes` answers for a cluster made from deploy/kind/cluster.yaml (kind names the node containers

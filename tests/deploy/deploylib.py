@@ -16,6 +16,7 @@ import yaml
 from projectenv import ROOT, TOOLS, shared_file
 
 DEPLOY = ROOT / "deploy"
+KIND = DEPLOY / "kind"
 SCRIPTS = ROOT / "scripts"
 HERE = Path(__file__).resolve().parent
 

@@ -149,14 +149,37 @@ def test_e2e_runs_the_documented_kind_journey():
     assert job["runs-on"] == "ubuntu-latest"
     assert make_targets(run_lines(job)) == documented + ["kind-down"]
     assert "`make kind-down`" in KIND_DOCS.read_text()
-    lines = run_lines(job)
-    assert 'helm --kube-context kind-envapp test envapp --namespace "$env" --logs' in lines
+    # kind-up runs the end-to-end checks last (helm test among them): the workflow runs them through it.
+    assert (ROOT / "tests/deploy/kind-up.dry-run.txt").read_text().splitlines()[-2] == "+ deploy/kind/e2e.sh --context kind-envapp"
+
+
+def test_each_step_runs_one_command_so_a_failure_fails_its_step():
+    # `make setup && make build` under `bash -e` cannot fail its step when make setup fails (bash -e ignores a
+    # failing command on the left of &&): one make target a step, or separate lines.
+    for name in ("ci.yml", "e2e.yml"):
+        for job in workflow(name)["jobs"].values():
+            for step in job["steps"]:
+                for line in step.get("run", "").splitlines():
+                    assert not re.search(r"&&|\|\|", line), f"{name}: {step.get('name')}: {line.strip()}"
+
+
+def test_each_job_caches_the_tool_folder_under_its_own_key_with_the_python_version():
+    keys = {}
+    for name in ("ci.yml", "e2e.yml"):
+        (job,) = workflow(name)["jobs"].values()
+        (cache,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
+        key = cache["with"]["key"]
+        assert "${{ steps.python.outputs.version }}" in key and cache["with"]["restore-keys"] in key, name
+        python = next(s for s in job["steps"] if s.get("id") == "python")
+        assert job["steps"].index(python) < job["steps"].index(cache)
+        keys[name] = key.split("${{")[0]
+    assert len(set(keys.values())) == 2, keys
 
 
 def test_e2e_publishes_as_the_documented_dry_run():
     # The dry run in docs/kind.md (tests/deploy/kind-up.dry-run.txt) is the one of a runner without Spin.
     (job,) = workflow("e2e.yml")["jobs"].values()
-    assert job["env"]["ENVAPP_PUSH"] == "image"
+    assert "ENVAPP_PUSH" not in job.get("env", {}), "the workflow publishes as a user does, with the default"
     assert "+ scripts/push.sh localhost:5001 --insecure\n" in (ROOT / "tests/deploy/kind-up.dry-run.txt").read_text()
 
 
@@ -172,18 +195,18 @@ def test_e2e_uploads_the_documented_diagnostics_on_failure():
     (job,) = workflow("e2e.yml")["jobs"].values()
     failure = [s for s in job["steps"] if s.get("if") == "failure()"]
     assert [s.get("run", s.get("uses", "")).split()[0] for s in failure] == [
-        ".github/kind-diagnostics.sh",
+        "deploy/kind/diagnostics.sh",
         failure[1]["uses"],
     ]
     assert failure[1]["uses"].startswith("actions/upload-artifact@")
     assert failure[0]["run"].endswith('"$RUNNER_TEMP/kind-diagnostics"')
     assert failure[1]["with"]["path"] == "${{ runner.temp }}/kind-diagnostics"
-    assert ".github/kind-diagnostics.sh" in KIND_DOCS.read_text()
+    assert "deploy/kind/diagnostics.sh" in KIND_DOCS.read_text()
     assert job["steps"][-1] == {"name": "make kind-down", "if": "always()", "run": "make kind-down"}
 
 
 def test_diagnostics_collect_what_the_docs_promise():
-    text = (GITHUB / "kind-diagnostics.sh").read_text()
+    text = (ROOT / "deploy/kind/diagnostics.sh").read_text()
     for what in ("get events", "describe deployment", "crictl info", "journalctl -u containerd", "kind export logs", "helm"):
         assert what in text, what
 

@@ -1,5 +1,5 @@
-"""scripts/: every shell script is shellcheck-clean; kind-up/kind-down dry runs print the documented journey,
-run nothing, and a real run without docker/kind stops before touching anything."""
+"""scripts/ and deploy/kind/: every shell script is shellcheck-clean; the kind journey's up.sh/down.sh dry runs print
+the documented journey, run nothing, and a real run without docker/kind stops before touching anything."""
 
 import json
 import re
@@ -12,6 +12,7 @@ from deploylib import (
     CLUSTER_TOOLS,
     DEPLOY,
     HERE,
+    KIND,
     ROOT,
     SCRIPTS,
     containerd_config_dump,
@@ -28,9 +29,10 @@ KIND_DOCS = ROOT / "docs" / "kind.md"
 
 
 def shell_scripts():
-    """Every shell script under scripts/, found by name or shebang, so new scripts are covered without edits."""
+    """Every shell script under scripts/ and deploy/kind/, found by name or shebang, so new scripts are covered
+    without edits."""
     found = []
-    for path in sorted(p for p in SCRIPTS.rglob("*") if p.is_file()):
+    for path in sorted(p for folder in (SCRIPTS, KIND) for p in folder.rglob("*") if p.is_file()):
         first = path.read_text(errors="replace").split("\n", 1)[0]
         if path.suffix in (".sh", ".bash") or re.match(r"#!.*\b(ba)?sh\b", first):
             found.append(path)
@@ -50,34 +52,35 @@ def test_script_is_shellcheck_clean(script):
 
 
 def test_all_scripts_are_found():
-    names = {p.name for p in shell_scripts()}
-    assert {"kind-up.sh", "kind-down.sh", "kind-lib.sh", "lib.sh"} <= names
+    names = {str(p.relative_to(ROOT)) for p in shell_scripts()}
+    kind = {f"deploy/kind/{name}" for name in ("up.sh", "down.sh", "lib.sh", "e2e.sh", "diagnostics.sh")}
+    assert kind | {"scripts/lib.sh"} <= names
 
 
 def dry_run(sandbox, script, stubs=CLUSTER_TOOLS):
     box = sandbox(stubs)
-    result = box.run(f"scripts/{script}", "--dry-run", **DRY_RUN_ENV)
+    result = box.run(f"deploy/kind/{script}", "--dry-run", **DRY_RUN_ENV)
     assert result.returncode == 0, result.stderr
     return box, result
 
 
 def test_kind_up_dry_run_prints_the_documented_journey(sandbox):
-    _, result = dry_run(sandbox, "kind-up.sh")
+    _, result = dry_run(sandbox, "up.sh")
     assert result.stdout == KIND_UP_GOLDEN.read_text(), (
         "kind-up --dry-run changed: update tests/deploy/kind-up.dry-run.txt and the walk-through in docs/kind.md"
     )
 
 
 def test_kind_up_dry_run_runs_nothing(sandbox):
-    box, _ = dry_run(sandbox, "kind-up.sh")
+    box, _ = dry_run(sandbox, "up.sh")
     assert box.calls() == []
     assert box.created_files() == []
 
 
 def test_kind_up_dry_run_needs_no_tools_and_warns_what_is_missing(sandbox):
-    box, result = dry_run(sandbox, "kind-up.sh", stubs=())
+    box, result = dry_run(sandbox, "up.sh", stubs=())
     assert result.stdout == KIND_UP_GOLDEN.read_text()
-    for tool in ("docker", "kind", "helm", "kubectl", "skopeo", "curl", "python3"):
+    for tool in ("docker", "kind", "helm", "kubectl", "skopeo", "python3"):
         assert f"warning: missing {tool}:" in result.stderr
 
 
@@ -94,22 +97,18 @@ def test_kind_up_steps_come_in_the_documented_order():
         r"^docker exec envapp-worker3 crictl info$",
         r"^docker network connect kind kind-registry$",
         r"^kubectl --context kind-envapp apply -f deploy/kind/local-registry-hosting\.yaml$",
+        r"^kubectl --context kind-envapp get apiservice v1beta1\.metrics\.k8s\.io ",
         r"^helm .*upgrade --install metrics-server metrics-server .*--version \d+\.\d+\.\d+ .*'args=\{--kubelet-insecure-tls\}'",
         r"^kubectl --context kind-envapp apply -f runtime-class\.yaml$",
         r"^scripts/push\.sh localhost:5001 --insecure$",
-        r"^helm .*upgrade --install envapp chart/internal-service --namespace dev --create-namespace -f chart/values-dev\.yaml --set hub=localhost:5001 --set 'digest=sha256:<digest>' --set imageFormat=scratch --set allowRootForSpinArtifact=false --wait",
+        r"^kubectl --context kind-envapp label namespace dev --overwrite pod-security\.kubernetes\.io/enforce=restricted ",
+        r"^kubectl --context kind-envapp label namespace prod --overwrite pod-security\.kubernetes\.io/enforce=restricted ",
+        r"^helm .*upgrade --install envapp chart/internal-service --namespace dev -f chart/values-dev\.yaml --set hub=localhost:5001 --set 'digest=sha256:<digest>' --set imageFormat=scratch --set allowRootForSpinArtifact=false --wait",
         r"^kubectl .*--namespace dev get hpa .*jsonpath=\{\.items\[\*\]\.spec\.minReplicas\}",
         r"^kubectl .*--namespace dev get deployment .*jsonpath=\{\.items\[\*\]\.status\.readyReplicas\}",
-        r"^helm .*upgrade --install envapp chart/internal-service --namespace prod --create-namespace -f chart/values-prod\.yaml --set hub=localhost:5001 --set 'digest=sha256:<digest>' --set imageFormat=scratch --set allowRootForSpinArtifact=false --wait",
+        r"^helm .*upgrade --install envapp chart/internal-service --namespace prod -f chart/values-prod\.yaml --set hub=localhost:5001 --set 'digest=sha256:<digest>' --set imageFormat=scratch --set allowRootForSpinArtifact=false --wait",
         r"^kubectl .*--namespace prod get deployment .*jsonpath=\{\.items\[\*\]\.status\.readyReplicas\}",
-        r"^kubectl .*--namespace dev port-forward .* :http --address 127\.0\.0\.1 &$",
-        r"^curl .*http://127\.0\.0\.1:<forwarded port>/env'?$",
-        r"^kubectl .*--namespace dev get pods .*jsonpath=\{\.items\[\*\]\.spec\.nodeName\}",
-        r"^kubectl .*--namespace prod port-forward .* :http --address 127\.0\.0\.1 &$",
-        r"^kubectl .*--namespace dev get hpa .*jsonpath=\{\.items\[\*\]\.status\.currentMetrics\[\*\]\.resource\.current\.averageUtilization\}",
-        r"^kubectl .*--namespace prod get hpa .*currentMetrics",
-        r"^helm .*test envapp --namespace dev",
-        r"^helm .*test envapp --namespace prod",
+        r"^deploy/kind/e2e\.sh --context kind-envapp$",
     ]
     lines = commands(KIND_UP_GOLDEN.read_text())
     position = 0
@@ -122,14 +121,11 @@ def test_kind_up_steps_come_in_the_documented_order():
             pytest.fail(f"no command matching {pattern!r} after line {position} of the dry run")
 
 
-def test_kind_up_checks_what_each_environment_answers():
-    text = KIND_UP_GOLDEN.read_text()
-    assert '# expect: GET /env in dev answers "PROD": "false"' in text
-    assert '# expect: GET /env in prod answers "PROD": "true"' in text
+def test_kind_up_ends_with_the_end_to_end_checks_of_its_own_cluster():
+    lines = commands(KIND_UP_GOLDEN.read_text())
+    assert lines[-1] == "deploy/kind/e2e.sh --context kind-envapp"
     for env in ("dev", "prod"):
-        assert f"# expect: at least 3 running pods in {env}, on 3 distinct nodes" in text
-        assert f"the HPA has brought the {env} Deployment to minReplicas ready pods" in text
-        assert f"until the HPA in {env} reads a CPU utilization (not <unknown>" in text
+        assert f"the HPA has brought the {env} Deployment to minReplicas ready pods" in KIND_UP_GOLDEN.read_text()
 
 
 def test_kind_up_checks_every_nodes_containerd_runtimes():
@@ -139,16 +135,21 @@ def test_kind_up_checks_every_nodes_containerd_runtimes():
         assert lines[at + 1].startswith(f"# expect: {node}'s containerd keeps kind's runtimes runc and test-handler")
 
 
-def test_kind_up_publishes_with_spin_when_asked_after_checking_each_nodes_containerd(sandbox):
+def test_kind_up_publishes_after_checking_each_nodes_containerd(sandbox):
     box = sandbox()
-    result = box.run("scripts/kind-up.sh", "--dry-run", ENVAPP_PUSH="spin")
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    checks = [i for i, line in enumerate(lines) if re.fullmatch(r"\+ docker exec envapp-\S+ containerd --version", line)]
-    assert len(checks) == 4
-    assert lines.index("+ scripts/push-spin.sh localhost:5001 --insecure") > max(checks)
+    for publisher, push in (("image", "push.sh"), ("spin", "push-spin.sh")):
+        result = box.run("deploy/kind/up.sh", "--dry-run", ENVAPP_PUSH=publisher)
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        checks = [i for i, line in enumerate(lines)
+                  if re.fullmatch(r"\+ docker exec envapp-\S+ containerd --version", line)]
+        assert len(checks) == 4
+        assert lines.index(f"+ scripts/{push} localhost:5001 --insecure") > max(checks)
     installs = [line for line in lines if " upgrade --install envapp " in line]
     assert len(installs) == 2 and all("--set imageFormat=spin --set allowRootForSpinArtifact=true " in line for line in installs)
+    # Spin's artifact runs as uid 0: the namespaces enforce baseline, not restricted.
+    labels = [line for line in lines if " label namespace " in line]
+    assert len(labels) == 2 and all("pod-security.kubernetes.io/enforce=baseline " in line for line in labels)
 
 
 def test_kind_up_tells_the_chart_which_image_format_it_published():
@@ -161,7 +162,7 @@ def test_kind_up_tells_the_chart_which_image_format_it_published():
 
 def test_kind_up_without_docker_and_kind_names_them_and_touches_nothing(sandbox):
     box = sandbox(stubs=[t for t in CLUSTER_TOOLS if t not in ("docker", "kind")])
-    result = box.run("scripts/kind-up.sh", **DRY_RUN_ENV)
+    result = box.run("deploy/kind/up.sh", **DRY_RUN_ENV)
     assert result.returncode != 0
     assert "error: missing docker: install Docker Engine" in result.stderr
     assert "error: missing kind: install kind" in result.stderr
@@ -173,25 +174,25 @@ def test_kind_up_without_docker_and_kind_names_them_and_touches_nothing(sandbox)
 
 
 def test_kind_up_rejects_unknown_arguments(sandbox):
-    result = sandbox().run("scripts/kind-up.sh", "--dryrun")
+    result = sandbox().run("deploy/kind/up.sh", "--dryrun")
     assert result.returncode != 0
-    assert "usage: scripts/kind-up.sh [--dry-run]" in result.stderr
+    assert "usage: deploy/kind/up.sh [--dry-run]" in result.stderr
 
 
 def test_kind_down_dry_run_removes_the_cluster_and_only_our_registry(sandbox):
-    box, result = dry_run(sandbox, "kind-down.sh")
+    box, result = dry_run(sandbox, "down.sh")
     assert result.stdout == KIND_DOWN_GOLDEN.read_text()
     lines = commands(result.stdout)
     assert "kind delete cluster --name envapp" in lines
     assert "docker rm -f kind-registry" in lines
     label_query = next(line for line in lines if line.startswith("docker ps"))
-    assert "label=io.envapp.created-by=scripts/kind-up.sh" in label_query
+    assert "label=io.envapp.created-by=deploy-kind-up" in label_query
     assert box.calls() == []
 
 
 def test_kind_down_without_docker_and_kind_names_them_and_touches_nothing(sandbox):
     box = sandbox(stubs=())
-    result = box.run("scripts/kind-down.sh")
+    result = box.run("deploy/kind/down.sh")
     assert result.returncode != 0
     assert "error: missing docker:" in result.stderr and "error: missing kind:" in result.stderr
     assert box.calls() == []
@@ -216,10 +217,11 @@ def test_readme_links_the_kind_page():
     assert "(docs/kind.md)" in (ROOT / "README.md").read_text()
 
 
-# A real run against fake tools: no cluster can run here, but the run path (captured values, the per-node
-# containerd check, the HPA waits, port-forward parsing, the /env and spread assertions, cleanup of the
-# port-forwards) runs for real. Each node's `crictl info` is what a real containerd 2.x makes of
-# deploy/kind/cluster.yaml's patch merged into kind's node config (test_containerd_config.py).
+# A real run against fake tools: the run path (captured values, the per-node containerd check, the air-gapped
+# choices, the HPA wait) runs for real against stand-ins that answer as a cluster would; the end-to-end checks it
+# runs last (deploy/kind/e2e.sh) are replaced by a stub here and run against real clusters only. Each node's
+# `crictl info` is what a real containerd 2.x makes of deploy/kind/cluster.yaml's patch merged into kind's node
+# config (test_containerd_config.py).
 
 FAKE_TOOLS = {
     "docker": """case "$1" in
@@ -236,21 +238,16 @@ esac""",
   "get nodes") printf '%s\\n' envapp-control-plane envapp-worker envapp-worker2 envapp-worker3 ;;
 esac""",
     "kubectl": """case "$*" in
-  *"get service"*) echo service/envapp-internal-service ;;
-  *port-forward*) case "$*" in *prod*) p=45679 ;; *) p=45678 ;; esac
-                  echo "Forwarding from 127.0.0.1:$p -> 8080"; exec sleep 3017 ;;
-  *"get pods"*) echo "$FAKE_NODES" ;;
+  *"get apiservice"*) echo "$FAKE_METRICS_API" ;;
+  *"get namespace"*) [ -n "$FAKE_EXISTING" ] && echo namespace/x ;;
   *"get hpa"*minReplicas*) echo 3 ;;
   *"get deployment"*readyReplicas*) echo "$FAKE_READY" ;;
-  *"get hpa"*currentMetrics*) echo "$FAKE_CPU" ;;
 esac""",
-    "helm": "",
-    "curl": """case "$*" in *45679*) p=true ;; *) p=false ;; esac
-[ -n "$FAKE_PROD_BROKEN" ] && p=false
-echo "{\\"PROD\\":\\"$p\\",\\"NODE_NAME\\":\\"envapp-worker\\",\\"POD_NAME\\":\\"envapp-abc\\"}\"""",
+    "helm": """case "$*" in *" list "*) echo "$FAKE_METRICS_RELEASE" ;; esac""",
     "skopeo": "",
 }
 PUSH_SCRIPT = "#!/usr/bin/env bash\necho building >&2\necho \"$1/envapp@sha256:$(printf 'a%.0s' $(seq 64))\"\n"
+E2E_SCRIPT = '#!/bin/sh\necho "e2e $*" >> "$FAKE_LOG"\nexit "${FAKE_E2E_EXIT:-0}"\n'
 
 
 def node_crictl_info(patches, tmp_path):
@@ -273,7 +270,8 @@ def node_info(kind_patches, tmp_path_factory):
 
 @pytest.fixture
 def fake_checkout(tmp_path, node_info):
-    """scripts/ and deploy/ in a scratch checkout, with push scripts that print a digest, and fake cluster tools."""
+    """scripts/ and deploy/ in a scratch checkout, with push scripts that print a digest, a stub for the end-to-end
+    checks, and fake cluster tools."""
     repo = tmp_path / "repo"
     shutil.copytree(SCRIPTS, repo / "scripts")
     shutil.copytree(ROOT / "deploy", repo / "deploy")
@@ -282,6 +280,7 @@ def fake_checkout(tmp_path, node_info):
     wasm.write_bytes(b"\0asm")
     for name in ("push.sh", "push-spin.sh"):
         (repo / "scripts" / name).write_text(PUSH_SCRIPT)
+    (repo / "deploy/kind/e2e.sh").write_text(E2E_SCRIPT)
     bin_dir = tmp_path / "fake-bin"
     bin_dir.mkdir()
 
@@ -303,18 +302,15 @@ def fake_checkout(tmp_path, node_info):
             "ENVAPP_PUSH": "image",
             "ENVAPP_KIND_POLL_INTERVAL": "0",
             "FAKE_LOG": str(tmp_path / "calls.log"),
-            "FAKE_NODES": "envapp-worker envapp-worker2 envapp-worker3",
             "FAKE_CRICTL_INFO": str(node_info),
             "FAKE_CONTAINERD": "v2.2.0",
             "FAKE_READY": "3",
-            "FAKE_CPU": "4",
             **env,
         }
         result = subprocess.run(
-            ["bash", "scripts/kind-up.sh"], cwd=repo, env=environ, capture_output=True, text=True, timeout=120
+            ["bash", "deploy/kind/up.sh"], cwd=repo, env=environ, capture_output=True, text=True, timeout=120
         )
-        leftover = subprocess.run(["pgrep", "-f", "sleep 3017"], capture_output=True, text=True).stdout.split()
-        return result, (tmp_path / "calls.log").read_text().splitlines(), leftover
+        return result, (tmp_path / "calls.log").read_text().splitlines()
 
     return run
 
@@ -322,64 +318,80 @@ def fake_checkout(tmp_path, node_info):
 def placeholders(text):
     """The dry run's commands with the run-time values a fake run produced replaced by its placeholders."""
     text = re.sub(r"sha256:a{64}", "'digest=sha256:<digest>'", text).replace("digest='digest=", "'digest=")
-    text = text.replace("service/envapp-internal-service", "'service/<envapp service>'")
-    text = re.sub(r"http://127\.0\.0\.1:4567[89]/env", "'http://127.0.0.1:<forwarded port>/env'", text)
     return commands(text)
 
 
 def test_kind_up_real_run_executes_what_the_dry_run_prints(fake_checkout):
-    result, calls, leftover = fake_checkout()
+    result, calls = fake_checkout()
     assert result.returncode == 0, result.stderr
     assert placeholders(result.stdout) == commands(KIND_UP_GOLDEN.read_text()) and commands(result.stdout)
-    assert any(call.startswith("kubectl ") and "port-forward" in call for call in calls)
-    assert "==> dev HPA reads CPU: 4%" in result.stderr
-    assert leftover == [], "port-forwards left running"
+    assert calls[-1] == "e2e --context kind-envapp"
 
 
-def test_kind_up_rerun_reuses_the_registry_and_cluster(fake_checkout):
-    result, calls, _ = fake_checkout(FAKE_EXISTING="1")
+def test_kind_up_fails_when_the_end_to_end_checks_fail(fake_checkout):
+    result, _ = fake_checkout(FAKE_E2E_EXIT="1")
+    assert result.returncode != 0
+    assert "envapp runs in dev and prod" not in result.stderr
+
+
+def test_kind_up_rerun_reuses_the_registry_cluster_and_namespaces(fake_checkout):
+    result, calls = fake_checkout(FAKE_EXISTING="1")
     assert result.returncode == 0, result.stderr
     assert not [c for c in calls if c.startswith(("docker run", "docker start", "kind create", "docker network connect"))]
+    assert not [c for c in calls if "create namespace" in c]
     assert any(c.startswith("helm --kube-context kind-envapp upgrade --install envapp") for c in calls)
 
 
-def test_kind_up_fails_when_prod_does_not_report_prod_and_stops_port_forwards(fake_checkout):
-    result, _, leftover = fake_checkout(FAKE_PROD_BROKEN="1")
+def test_kind_up_loads_the_images_you_name_into_the_nodes(fake_checkout, tmp_path):
+    archive = tmp_path / "metrics-server.tar"
+    archive.write_bytes(b"not really a tar: kind is a stand-in")
+    result, calls = fake_checkout(ENVAPP_KIND_IMAGES=f"{archive} curlimages/curl:8.11.1")
+    assert result.returncode == 0, result.stderr
+    loads = [c for c in calls if c.startswith("kind load")]
+    assert loads == [f"kind load image-archive {archive} --name envapp",
+                     "kind load docker-image curlimages/curl:8.11.1 --name envapp"]
+    # Loaded before anything that pulls them starts.
+    assert calls.index(loads[-1]) < next(i for i, c in enumerate(calls) if "upgrade --install metrics-server" in c)
+
+
+def test_kind_up_installs_metrics_server_from_the_chart_you_name(fake_checkout, tmp_path):
+    chart = tmp_path / "metrics-server-3.13.1.tgz"
+    chart.write_bytes(b"")
+    result, calls = fake_checkout(ENVAPP_METRICS_SERVER_CHART=str(chart))
+    assert result.returncode == 0, result.stderr
+    (install,) = [c for c in calls if "upgrade --install metrics-server" in c]
+    assert f"upgrade --install metrics-server {chart} --namespace kube-system" in install and "--repo" not in install
+
+    result, calls = fake_checkout(ENVAPP_METRICS_SERVER_CHART="oci://localhost:5001/charts/metrics-server")
+    (install,) = [c for c in calls if "upgrade --install metrics-server" in c][-1:]
+    assert "upgrade --install metrics-server oci://localhost:5001/charts/metrics-server --version 3.13.1 " in install
+
+
+def test_kind_up_refuses_a_metrics_server_chart_that_is_not_there(fake_checkout, tmp_path):
+    result, calls = fake_checkout(ENVAPP_METRICS_SERVER_CHART=str(tmp_path / "nope.tgz"))
     assert result.returncode != 0
-    assert "GET /env in prod: unexpected answer" in result.stderr
-    assert leftover == []
+    assert f"ENVAPP_METRICS_SERVER_CHART={tmp_path / 'nope.tgz'}: no such chart" in result.stderr
+    assert not [c for c in calls if "upgrade --install" in c]
 
 
-def test_kind_up_fails_when_pods_share_a_node(fake_checkout):
-    result, _, leftover = fake_checkout(FAKE_NODES="envapp-worker envapp-worker envapp-worker3")
-    assert result.returncode != 0
-    assert "pods in dev are not spread over nodes: 3 running pods on 2 distinct nodes" in result.stderr
-    assert leftover == []
-
-
-def test_kind_up_fails_with_fewer_than_three_running_pods(fake_checkout):
-    # Two pods on two nodes are "spread", but not what minReplicas 3 on 3 workers promises.
-    result, _, _ = fake_checkout(FAKE_NODES="envapp-worker envapp-worker2")
-    assert result.returncode != 0
-    assert "pods in dev are not spread over nodes: 2 running pods on 2 distinct nodes" in result.stderr
+def test_kind_up_uses_a_metrics_api_the_cluster_already_serves(fake_checkout):
+    result, calls = fake_checkout(FAKE_METRICS_API="True")
+    assert result.returncode == 0, result.stderr
+    assert "the metrics API (v1beta1.metrics.k8s.io) is already served in kind-envapp: using it" in result.stderr
+    assert not [c for c in calls if "upgrade --install metrics-server" in c]
+    # Its own metrics-server from an earlier run is upgraded as usual.
+    result, calls = fake_checkout(FAKE_METRICS_API="True", FAKE_METRICS_RELEASE="metrics-server")
+    assert [c for c in calls if "upgrade --install metrics-server" in c]
 
 
 def test_kind_up_waits_for_the_hpa_minimum_and_gives_up_in_bounded_time(fake_checkout):
     # With autoscaling the Deployment starts with one pod; kind-up waits for minReplicas ready pods, then stops.
-    result, calls, leftover = fake_checkout(FAKE_READY="1")
+    result, calls = fake_checkout(FAKE_READY="1")
     assert result.returncode != 0
     assert "dev: 1 ready pods after 180s, the HPA's minReplicas is 3" in result.stderr
     tries = [c for c in calls if "get deployment" in c and "--namespace dev" in c]
     assert len(tries) == 180 // 5 + 1
-    assert not [c for c in calls if "port-forward" in c], "checks ran before the pods were ready"
-    assert leftover == []
-
-
-def test_kind_up_fails_when_the_hpa_reads_no_cpu(fake_checkout):
-    # containerd-shim-spin#180: the HPA shows <unknown> (no currentMetrics) when wasm pods report no CPU.
-    result, _, _ = fake_checkout(FAKE_CPU="")
-    assert result.returncode != 0
-    assert "dev: the HPA has read no CPU metric after 300s" in result.stderr
+    assert not [c for c in calls if c.startswith("e2e")], "checks ran before the pods were ready"
 
 
 def test_kind_up_fails_naming_the_node_whose_containerd_lost_kinds_runtimes(fake_checkout, kind_patches, tmp_path):
@@ -387,31 +399,28 @@ def test_kind_up_fails_naming_the_node_whose_containerd_lost_kinds_runtimes(fake
     broken = [p.replace('"io.containerd.grpc.v1.cri".containerd', '"io.containerd.cri.v1.runtime".containerd') for p in kind_patches]
     info = tmp_path / "broken-crictl-info.json"
     info.write_text(node_crictl_info(broken, tmp_path))
-    result, calls, _ = fake_checkout(FAKE_CRICTL_INFO=str(info))
+    result, calls = fake_checkout(FAKE_CRICTL_INFO=str(info))
     assert result.returncode != 0
     assert "error: containerd on node envapp-control-plane does not run the runtimes" in result.stderr
     (reason,) = [line for line in result.stderr.splitlines() if line.startswith("envapp-control-plane: ")]
     assert "runc: base_runtime_spec is '', expected '/etc/containerd/cri-base.json'" in reason
-    assert "runc: SystemdCgroup is not true" in reason
-    assert "runtime test-handler is missing" in reason
+    assert "test-handler: runtime_type is '', expected 'io.containerd.runc.v2'" in reason
     assert not [c for c in calls if c.startswith(("helm", "kubectl"))], "went on after a failed node check"
 
 
-def test_kind_up_with_spin_refuses_nodes_whose_containerd_cannot_pull_its_artifact(fake_checkout):
-    result, _, _ = fake_checkout(spin=True, ENVAPP_PUSH="spin", FAKE_CONTAINERD="1.6.20")
+@pytest.mark.parametrize("publisher", ["image", "spin"])
+def test_kind_up_refuses_nodes_whose_containerd_cannot_pull_envapps_images(fake_checkout, publisher):
+    # Both images carry the .wasm as a layer of its own, which containerd 1.6 cannot pull.
+    result, calls = fake_checkout(spin=True, ENVAPP_PUSH=publisher, FAKE_CONTAINERD="1.7.6")
     assert result.returncode != 0
-    assert "node envapp-control-plane runs containerd 1.6.20; Spin's OCI artifact needs 1.7.7 or newer" in result.stderr
-    assert "use ENVAPP_PUSH=image" in result.stderr
+    assert "node envapp-control-plane runs containerd 1.7.6; envapp's images need 1.7.7 or newer" in result.stderr
+    assert not [c for c in calls if "push" in c]
 
 
-def test_kind_up_auto_publishes_the_scratch_image_to_old_containerd(fake_checkout):
-    result, _, _ = fake_checkout(spin=True, ENVAPP_PUSH="auto", FAKE_CONTAINERD="1.7.6")
+def test_kind_up_publishes_with_push_sh_unless_spin_is_asked_for(fake_checkout):
+    result, _ = fake_checkout(spin=True, ENVAPP_PUSH="", FAKE_CONTAINERD="1.7.7")
     assert result.returncode == 0, result.stderr
-    assert "publishing the FROM scratch image instead" in result.stderr
     assert "+ scripts/push.sh localhost:5001 --insecure" in result.stdout.splitlines()
-
-
-def test_kind_up_auto_publishes_spins_artifact_to_new_containerd(fake_checkout):
-    result, _, _ = fake_checkout(spin=True, ENVAPP_PUSH="auto", FAKE_CONTAINERD="1.7.7")
+    result, _ = fake_checkout(spin=True, ENVAPP_PUSH="spin", FAKE_CONTAINERD="1.7.7")
     assert result.returncode == 0, result.stderr
     assert "+ scripts/push-spin.sh localhost:5001 --insecure" in result.stdout.splitlines()

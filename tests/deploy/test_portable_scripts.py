@@ -8,23 +8,24 @@ import re
 
 import pytest
 
-from deploylib import ROOT, SCRIPTS
+from deploylib import ROOT
 
 # What a user runs (README, docs/kind.md, make push/push-spin/push-chart/sbom/sign/verify/up/build/kind-up/kind-down) and what
 # those source.
 USER_SCRIPTS = (
-    "kind-up.sh",
-    "kind-down.sh",
-    "kind-lib.sh",
-    "push.sh",
-    "push-spin.sh",
-    "push-chart.sh",
-    "sbom.sh",
-    "sign.sh",
-    "verify.sh",
-    "up.sh",
-    "build.sh",
-    "lib.sh",
+    "deploy/kind/up.sh",
+    "deploy/kind/down.sh",
+    "deploy/kind/lib.sh",
+    "deploy/kind/e2e.sh",
+    "scripts/push.sh",
+    "scripts/push-spin.sh",
+    "scripts/push-chart.sh",
+    "scripts/sbom.sh",
+    "scripts/sign.sh",
+    "scripts/verify.sh",
+    "scripts/up.sh",
+    "scripts/build.sh",
+    "scripts/lib.sh",
 )
 
 # (what, the bash version that added it, pattern, an example it must catch)
@@ -85,15 +86,15 @@ def bash4_constructs(text):
 
 @pytest.mark.parametrize("name", USER_SCRIPTS)
 def test_user_script_runs_on_bash_3_2(name):
-    path = SCRIPTS / name
-    assert path.is_file(), f"scripts/{name} is gone: update USER_SCRIPTS"
-    assert bash4_constructs(path.read_text()) == [], f"scripts/{name} is not bash 3.2 clean (macOS)"
+    path = ROOT / name
+    assert path.is_file(), f"{name} is gone: update USER_SCRIPTS"
+    assert bash4_constructs(path.read_text()) == [], f"{name} is not bash 3.2 clean (macOS)"
 
 
 def test_user_scripts_use_the_bash_on_path():
     # /usr/bin/env bash: the user's bash (3.2 on macOS, or a newer one from Homebrew), never a fixed /bin/bash 4+.
     for name in USER_SCRIPTS:
-        first = (SCRIPTS / name).read_text().split("\n", 1)[0]
+        first = (ROOT / name).read_text().split("\n", 1)[0]
         assert first in ("#!/usr/bin/env bash", "# shellcheck shell=bash") or first.startswith("# shellcheck shell=bash"), name
 
 

@@ -105,8 +105,8 @@ def project_pins():
         ("deploy/kind/cluster.yaml", "docker", *image.rsplit(":", 1)) for image in node_images
     } | {
         ("chart/internal-service/values.yaml", "docker", *test_image.split("@")[0].rsplit(":", 1)),
-        ("scripts/kind-up.sh", "helm", "metrics-server", re.search(r"metrics-server .*--version (\S+)", dry_run).group(1)),
-        ("scripts/kind-lib.sh", "docker", *re.search(r" (registry):(\S+)\n", dry_run).groups()),
+        ("deploy/kind/up.sh", "helm", "metrics-server", re.search(r"metrics-server .*--version (\S+)", dry_run).group(1)),
+        ("deploy/kind/lib.sh", "docker", *re.search(r" (registry):(\S+)\n", dry_run).groups()),
         (".github/workflows/e2e.yml", "github-releases", "kubernetes-sigs/kind", kind_step["with"]["version"]),
         (".github/workflows/release.yml", "github-releases", "spinframework/spin", spin_step["with"]["version"]),
         (".github/workflows/release.yml", "github-releases", "sigstore/cosign", cosign_step["with"]["cosign-release"]),
