@@ -48,6 +48,12 @@ impl<F: Facts> Facts for PodVariables<'_, F> {
 }
 
 fn parse(json: &str) -> Result<BTreeMap<String, String>> {
+    // The usual case in one pass; the slower one below only to say what is wrong.
+    serde_json::from_str(json).or_else(|_| explain(json))
+}
+
+/// Why `json` is not an object of strings (an error always; `Ok` only if it is one after all).
+fn explain(json: &str) -> Result<BTreeMap<String, String>> {
     let value: Value = serde_json::from_str(json)
         .with_context(|| format!("Spin variable {POD_VARIABLES} is not valid JSON"))?;
     let Value::Object(map) = value else {

@@ -130,26 +130,38 @@ fn looks_secret(name: &str) -> bool {
 }
 
 fn is_secret_word(word: &str) -> bool {
-    SECRET_WORDS.iter().any(|w| word.eq_ignore_ascii_case(w))
+    // Every marker is lower-case ASCII: fold the word's ASCII letters once (what eq_ignore_ascii_case
+    // would do at each comparison), then compare bytes. This runs for every name of every request.
+    // Names are short: a word that does not fit the buffer (no marker is that long a word) is folded on the heap.
+    let mut buffer = [0u8; 64];
+    let folded;
+    let word = match buffer.get_mut(..word.len()) {
+        Some(lower) => {
+            lower.copy_from_slice(word.as_bytes());
+            lower.make_ascii_lowercase();
+            &*lower
+        }
+        None => {
+            folded = word.to_ascii_lowercase();
+            folded.as_bytes()
+        }
+    };
+    SECRET_WORDS.iter().any(|w| word == w.as_bytes())
         || SECRET_SUBSTRINGS
             .iter()
-            .any(|(marker, unless)| contains_marker(word, marker, unless))
+            .any(|(marker, unless)| contains_marker(word, marker.as_bytes(), unless))
 }
 
-/// True when `word` contains `marker` (ASCII case-insensitively) not followed by any of `unless`.
-fn contains_marker(word: &str, marker: &str, unless: &[&str]) -> bool {
-    let (word, marker) = (word.as_bytes(), marker.as_bytes());
-    (0..word.len()).any(|i| {
-        word[i..].len() >= marker.len()
-            && word[i..i + marker.len()].eq_ignore_ascii_case(marker)
+/// True when the lower-cased `word` contains `marker` not followed by any of `unless`.
+fn contains_marker(word: &[u8], marker: &[u8], unless: &[&str]) -> bool {
+    word.windows(marker.len()).enumerate().any(|(i, window)| {
+        // The first byte alone rules out nearly every position, without a call to compare the rest.
+        window[0] == marker[0]
+            && window == marker
             && !unless
                 .iter()
-                .any(|end| starts_with_ci(&word[i + marker.len()..], end))
+                .any(|end| word[i + marker.len()..].starts_with(end.as_bytes()))
     })
-}
-
-fn starts_with_ci(text: &[u8], prefix: &str) -> bool {
-    text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 /// The words of a name (see [`is_secret_name`]), as slices of it.
@@ -171,6 +183,18 @@ enum Kind {
 }
 
 fn kind(c: char) -> Kind {
+    // ASCII first, as Unicode's tables would answer it, without looking them up.
+    if c.is_ascii() {
+        return if c.is_ascii_uppercase() {
+            Kind::Upper
+        } else if c.is_ascii_lowercase() {
+            Kind::Lower
+        } else if c.is_ascii_digit() {
+            Kind::Digit
+        } else {
+            Kind::Separator
+        };
+    }
     if !c.is_alphanumeric() {
         Kind::Separator
     } else if c.is_numeric() {

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Context, Result};
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::redact::{is_secret_name, mask_value, REDACTED};
@@ -92,15 +93,13 @@ impl EnvReport {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
+}
 
-    /// The whole report as a JSON object, keys sorted.
-    pub fn to_json(&self) -> Value {
-        Value::Object(
-            self.0
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect(),
-        )
+/// The whole report as a JSON object, keys sorted: written straight from the map, without copying it into a
+/// `serde_json::Value` first (every copy costs a wasm instance on every request).
+impl Serialize for EnvReport {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
     }
 }
 
@@ -124,7 +123,7 @@ fn redact(mut entries: BTreeMap<String, String>, facts: &impl Facts) -> BTreeMap
     let redacted: Vec<(String, String)> = entries
         .iter()
         .filter_map(|(name, value)| {
-            if is_secret_name(name) {
+            if !is_own_name(name) && is_secret_name(name) {
                 Some((name.clone(), REDACTED.to_owned()))
             } else if let Cow::Owned(masked) = mask_value(value) {
                 Some((name.clone(), masked))
@@ -137,6 +136,16 @@ fn redact(mut entries: BTreeMap<String, String>, facts: &impl Facts) -> BTreeMap
         entries.extend(redacted);
     }
     entries
+}
+
+/// The names the report gives entries itself, PROD and the deployment facts' (`POD_NAME`, ...): none looks secret
+/// (a test checks each), so their values are checked for credentials but their names are not matched again on
+/// every request, which costs a wasm instance more than the rest of the report.
+fn is_own_name(name: &str) -> bool {
+    name == "PROD"
+        || DEPLOYMENT_FACTS
+            .iter()
+            .any(|variable| variable.len() == name.len() && variable.eq_ignore_ascii_case(name))
 }
 
 /// Redaction is on unless the variable `redact_secrets` is exactly `false`: any other value, `False` and
@@ -403,6 +412,20 @@ mod tests {
     }
 
     #[test]
+    fn no_name_the_report_gives_itself_looks_secret() {
+        // What makes skipping their name check in `redact` change nothing.
+        for name in DEPLOYMENT_FACTS
+            .map(str::to_ascii_uppercase)
+            .iter()
+            .chain([&"PROD".to_owned()])
+        {
+            assert!(is_own_name(name), "{name}");
+            assert!(!is_secret_name(name), "{name}");
+        }
+        assert!(!is_own_name("DB_PASSWORD") && !is_own_name("POD_NAMES") && !is_own_name("prod"));
+    }
+
+    #[test]
     fn redaction_covers_extra_env_too() {
         let r = report(&Fixed {
             vars: vec![("extra_env", r#"{"STRIPE_API_KEY":"sk_live"}"#)],
@@ -417,7 +440,8 @@ mod tests {
             env: vec![("b", "2"), ("A", "1"), ("a", "3")],
             ..Default::default()
         });
-        let keys: Vec<String> = r.to_json().as_object().unwrap().keys().cloned().collect();
+        let json = serde_json::to_value(&r).unwrap();
+        let keys: Vec<String> = json.as_object().unwrap().keys().cloned().collect();
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);

@@ -1,6 +1,7 @@
 //! Routing: method and path in, status, headers and JSON body out. No Spin types here.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 
 use crate::{EnvReport, Facts, PodVariables};
 
@@ -63,7 +64,7 @@ impl<'a> Resource<'a> {
     fn get(&self, facts: &impl Facts) -> Reply {
         let answer = |facts| match self {
             Self::Health => Ok(ok(&json!({"status": "ok"}))),
-            Self::Env => EnvReport::collect(&PodVariables::read(facts)?).map(|r| ok(&r.to_json())),
+            Self::Env => EnvReport::collect(&PodVariables::read(facts)?).map(|r| ok(&r)),
             Self::EnvEntry(name) => {
                 Ok(match EnvReport::entry(&PodVariables::read(facts)?, name)? {
                     Some(value) => ok(&json!({ *name: value })),
@@ -75,7 +76,7 @@ impl<'a> Resource<'a> {
     }
 }
 
-fn ok(body: &Value) -> Reply {
+fn ok(body: &impl Serialize) -> Reply {
     reply(200, body)
 }
 
@@ -83,8 +84,9 @@ fn error(status: u16, message: &str) -> Reply {
     reply(status, &json!({ "error": message }))
 }
 
-fn reply(status: u16, body: &Value) -> Reply {
-    let mut body = body.to_string().into_bytes();
+fn reply(status: u16, body: &impl Serialize) -> Reply {
+    // A map of strings always serializes: nothing here can fail.
+    let mut body = serde_json::to_vec(body).unwrap_or_default();
     body.push(b'\n');
     Reply {
         status,
@@ -99,6 +101,8 @@ fn reply(status: u16, body: &Value) -> Reply {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
     use crate::redact::REDACTED;
     use crate::report::Fixed;
