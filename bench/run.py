@@ -501,37 +501,28 @@ def relative_spread(s: dict) -> float:
     return (s["max"] - s["min"]) / 2 / s["median"] if s["median"] else 0.0
 
 
-def floor_ratios(summary: dict, servers: dict[str, dict], levels: list[int],
-                 path: str = "envapp") -> dict[str, dict[int, float | None]]:
-    """Per host and level: envapp's median req/s (path "envapp": /env; "healthz": /healthz) as a fraction of the
-    floor's; None when either row is flagged."""
+def run_ratios(summary: dict, levels: list[int], numerator: str, denominator: str) -> dict[str, dict[int, dict]]:
+    """Per host and level, the req/s of the server `{host}:{numerator}` over the req/s of `denominator` (a server of
+    the same host, `{host}:floor`, or one of its own, `flask`), run by run: both ran side by side in each run, so
+    a drift of the machine between runs cancels out. Each is the spread of those ratios (median, min, max, all),
+    flagged when it exceeds MAX_SPREAD."""
     out = {}
     for host in HOSTS:
-        envapp, floor = summary.get(f"{host}:{path}"), summary.get(f"{host}:floor")
-        if not envapp or not floor:
+        a = summary.get(f"{host}:{numerator}")
+        b = summary.get(f"{host}:{denominator}") or summary.get(denominator)
+        if not a or not b:
             continue
         out[host] = {}
         for c in levels:
-            a, b = envapp["levels"][c], floor["levels"][c]
-            ok = not a["flagged"] and not b["flagged"] and b["rps"]["median"]
-            out[host][c] = a["rps"]["median"] / b["rps"]["median"] if ok else None
+            runs = [x / y for x, y in zip(a["levels"][c]["rps"]["all"], b["levels"][c]["rps"]["all"]) if y]
+            out[host][c] = {**spread(runs), "flagged": relative_spread(spread(runs)) > MAX_SPREAD}
     return out
 
 
-def flask_ratios(summary: dict, levels: list[int]) -> dict[str, dict[int, float | None]]:
-    """Per host and level: envapp's /env median req/s over the seed's Flask app's; None when either is flagged."""
-    flask = summary.get("flask")
-    out = {}
-    for host in HOSTS:
-        envapp = summary.get(f"{host}:envapp")
-        if not envapp or not flask:
-            continue
-        out[host] = {}
-        for c in levels:
-            a, b = envapp["levels"][c], flask["levels"][c]
-            ok = not a["flagged"] and not b["flagged"] and b["rps"]["median"]
-            out[host][c] = a["rps"]["median"] / b["rps"]["median"] if ok else None
-    return out
+def ratio_cell(ratio: dict, one_run: bool) -> str:
+    if ratio["flagged"]:
+        return "⚠ not quoted"
+    return f"{ratio['median']:.2f}×" + ("" if one_run else f" ±{relative_spread(ratio) * 100:.0f}%")
 
 
 def write_markdown(path: Path, summary: dict, servers: dict[str, dict], levels: list[int], ratios: dict,
@@ -560,7 +551,9 @@ def write_markdown(path: Path, summary: dict, servers: dict[str, dict], levels: 
         "The floor (bench/floor) is a component with envapp's SDK and release profile but a constant answer "
         "(`{\"PROD\":\"true\"}`) sent in one write: what any component costs the host. envapp's req/s over the "
         "floor's, on the same host in the same run, for `GET /env` (a pod's report: one variable read) and "
-        "`GET /healthz` (no variable read); then envapp's `GET /env` over the seed's Flask app's:",
+        "`GET /healthz` (no variable read); then envapp's `GET /env` over the seed's Flask app's. Each is the median of "
+        "the runs' ratios, both servers measured side by side in each run, with their spread (a ratio whose spread "
+        "exceeds the limit is not quoted):",
         "",
         "| host | path | " + " | ".join(conns) + " |",
         "|---|---|" + "---:|" * len(levels),
@@ -568,7 +561,7 @@ def write_markdown(path: Path, summary: dict, servers: dict[str, dict], levels: 
     for label, table in (("/env ÷ floor", ratios["floor"]), ("/healthz ÷ floor", ratios["healthz"]),
                          ("/env ÷ Flask", ratios["flask"])):
         for host, by_level in table.items():
-            cells = [f"{r:.2f}×" if r is not None else "⚠ not quoted" for r in by_level.values()]
+            cells = [ratio_cell(r, one_run) for r in by_level.values()]
             lines.append(f"| {HOSTS[host]} | {label} | " + " | ".join(cells) + " |")
     for host, why in skipped.items():
         lines.append(f"| {HOSTS[host]} | all | " + " | ".join(["skipped"] * len(levels)) + " |")
@@ -710,8 +703,9 @@ def main() -> int:
     skipped = {h: why for h, why in skipped_hosts(containerd_why).items()
                if wanted is None or h in wanted or any(w.startswith(f"{h}:") for w in wanted)}
     summary = summarize(runs, levels)
-    ratios = {"floor": floor_ratios(summary, servers, levels),
-              "healthz": floor_ratios(summary, servers, levels, "healthz"), "flask": flask_ratios(summary, levels)}
+    ratios = {"floor": run_ratios(summary, levels, "envapp", "floor"),
+              "healthz": run_ratios(summary, levels, "healthz", "floor"),
+              "flask": run_ratios(summary, levels, "envapp", "flask")}
     params = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "mode": "smoke" if args.smoke else "full", "runs": runs_n, "duration": duration,
               "warmup": warmup, "levels": levels, "elapsed": time.monotonic() - began,

@@ -12,8 +12,9 @@ def run_with(bench, rps: float, startup: float = 0.1) -> object:
 def report_for(bench, tmp_path, runs: dict[str, list[float]]) -> tuple[str, dict]:
     summary = bench.summarize({name: [run_with(bench, r) for r in rps] for name, rps in runs.items()}, [8])
     servers = {name: {"label": name.replace(":", " on "), "host": name.split(":")[0], "note": ""} for name in runs}
-    ratios = {"floor": bench.floor_ratios(summary, servers, [8]),
-              "healthz": bench.floor_ratios(summary, servers, [8], "healthz"), "flask": bench.flask_ratios(summary, [8])}
+    ratios = {"floor": bench.run_ratios(summary, [8], "envapp", "floor"),
+              "healthz": bench.run_ratios(summary, [8], "healthz", "floor"),
+              "flask": bench.run_ratios(summary, [8], "envapp", "flask")}
     params = {"date": "today", "mode": "full", "runs": 3, "duration": 6, "warmup": 2, "elapsed": 1, "load": "0"}
     info = {"pinning": "servers pinned to CPU 0, wrk to CPU 1 (taskset)"}
     bench.write_markdown(tmp_path / "latest.md", summary, servers, [8], ratios, {}, [], info, params)
@@ -40,8 +41,16 @@ def test_envapp_is_shown_as_a_percentage_of_the_floor_on_the_same_host(bench, tm
     report, ratios = report_for(bench, tmp_path, {"envapp-host:envapp": [900, 900, 900],
                                                   "envapp-host:floor": [1000, 1000, 1000],
                                                   "native": [5000, 5000, 5000]})
-    assert ratios == {"envapp-host": {8: pytest.approx(0.9)}}
-    assert "| envapp-host | /env ÷ floor | 0.90× |" in report
+    assert ratios["envapp-host"][8]["median"] == pytest.approx(0.9)
+    assert "| envapp-host | /env ÷ floor | 0.90× ±0% |" in report
+
+
+def test_ratios_are_taken_run_by_run_so_a_drifting_machine_cancels_out(bench, tmp_path):
+    # Both servers slow down together in run 2: each row's spread is ±33%, the ratio's none.
+    report, ratios = report_for(bench, tmp_path, {"envapp-host:envapp": [900, 450, 900],
+                                                  "envapp-host:floor": [1000, 500, 1000]})
+    assert ratios["envapp-host"][8]["median"] == pytest.approx(0.9) and not ratios["envapp-host"][8]["flagged"]
+    assert "| envapp-host | /env ÷ floor | 0.90× ±0% |" in report
 
 
 def test_healthz_is_shown_against_the_floor_and_env_against_flask(bench, tmp_path):
@@ -49,14 +58,14 @@ def test_healthz_is_shown_against_the_floor_and_env_against_flask(bench, tmp_pat
                                              "envapp-host:healthz": [950, 950, 950],
                                              "envapp-host:floor": [1000, 1000, 1000],
                                              "flask": [600, 600, 600]})
-    assert "| envapp-host | /healthz ÷ floor | 0.95× |" in report
-    assert "| envapp-host | /env ÷ Flask | 1.50× |" in report
+    assert "| envapp-host | /healthz ÷ floor | 0.95× ±0% |" in report
+    assert "| envapp-host | /env ÷ Flask | 1.50× ±0% |" in report
 
 
-def test_no_percentage_is_given_when_envapp_or_the_floor_is_flagged(bench, tmp_path):
+def test_no_ratio_is_given_when_the_runs_ratios_vary_too_much(bench, tmp_path):
     report, ratios = report_for(bench, tmp_path, {"envapp-host:envapp": [900, 900, 900],
                                                   "envapp-host:floor": [500, 1000, 1500]})
-    assert ratios == {"envapp-host": {8: None}}
+    assert ratios["envapp-host"][8]["flagged"]
     assert "| envapp-host | /env ÷ floor | ⚠ not quoted |" in report
 
 

@@ -163,7 +163,7 @@ def e2e_release():
     yield {"image": dev["test"]["image"], "minimum": minimum}
     if helm("list", "--namespace", E2E_NAMESPACE, "--filter", f"^{E2E_RELEASE}$", "--short").strip():
         helm("uninstall", E2E_RELEASE, "--namespace", E2E_NAMESPACE, "--wait")
-    kubectl("delete", "namespace", E2E_NAMESPACE, "--ignore-not-found", "--wait=false")
+    kubectl("delete", "namespace", E2E_NAMESPACE, "--ignore-not-found", "--timeout=3m")
 
 
 def settled(release: dict) -> None:
@@ -247,7 +247,8 @@ def test_the_hpa_reads_cpu_and_scales_past_its_minimum_under_load_and_back(e2e_r
         pytest.skip("environment limit: no metrics API (v1beta1.metrics.k8s.io) in this cluster: install "
                     "metrics-server (make kind-up does)")
     minimum = e2e_release["minimum"]
-    poll("the HPA reads the pods' CPU (not <unknown>)",
+    poll("the HPA reads the pods' CPU (not <unknown>; the nodes' spin runtime must use the kubelet's cgroup driver, "
+         "cgroupfs on cgroup v1: docs/kind.md, The HPA on wasm pods)",
          lambda: cpu_utilization(hpa(E2E_RELEASE)["status"]) is not None, 300, 5)
     # The load of the checks before may have scaled it out: from its minimum, at rest.
     poll(f"the HPA is at its minimum of {minimum} pods", lambda: at_minimum(minimum), 420, 5)
