@@ -183,18 +183,6 @@ enum Kind {
 }
 
 fn kind(c: char) -> Kind {
-    // ASCII first, as Unicode's tables would answer it, without looking them up.
-    if c.is_ascii() {
-        return if c.is_ascii_uppercase() {
-            Kind::Upper
-        } else if c.is_ascii_lowercase() {
-            Kind::Lower
-        } else if c.is_ascii_digit() {
-            Kind::Digit
-        } else {
-            Kind::Separator
-        };
-    }
     if !c.is_alphanumeric() {
         Kind::Separator
     } else if c.is_numeric() {
