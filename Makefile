@@ -9,7 +9,7 @@ export LISTEN
 .PHONY: help setup build up test unit push push-spin push-chart sbom sign verify kind-up kind-down e2e bench bench-smoke clean
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: ## Prepare this machine for everything: uses your tools, adds what is missing to ~/.cache/envapp (CHECK=1: only say)
 	@scripts/setup.sh $(if $(CHECK),--check)

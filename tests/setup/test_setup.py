@@ -137,8 +137,9 @@ def test_debians_cosign_which_says_devel_is_known_by_its_package_version(machine
 
 
 def test_one_suite_is_set_up_without_checking_unrelated_tools(machine):
-    """`scripts/test.sh tests/http -k NAME`: builds the component and the dev host, checks no chart, registry or
-    bench tools, runs no unit tests, and hands pytest exactly the arguments given."""
+    """`scripts/test.sh tests/http -k NAME`: builds the component and the dev host, checks helm (the pod test renders
+    the chart) but no other chart, registry or bench tool, runs no unit tests, and hands pytest exactly the
+    arguments given."""
     venv = machine.tools / "venv"
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "python").symlink_to("/bin/true")
@@ -146,14 +147,16 @@ def test_one_suite_is_set_up_without_checking_unrelated_tools(machine):
     pytest_stub = venv / "bin" / "pytest"
     pytest_stub.write_text(f'#!/bin/sh\necho "pytest $*" >> "{machine.calls}"\n')
     pytest_stub.chmod(0o755)
-    for tool in ("cargo", "helm", "kubectl", "skopeo", "docker-registry", "checkov", "wrk", "npm", "apt-get"):
+    for tool in ("cargo", "kubectl", "skopeo", "docker-registry", "checkov", "wrk", "npm", "apt-get"):
         machine.tool(tool, "exit 0")
+    machine.tool("helm", "echo v3.15.2+g1234567")
     result = machine.run("scripts/test.sh", "tests/http", "-k", "redact")
     assert result.returncode == 0, result.stderr
-    calls = machine.called()
-    assert [c.split()[0] for c in calls] == ["cargo", "cargo", "pytest"], calls  # no helm, skopeo, checkov...
+    calls = [c for c in machine.called() if c != "helm version --short"]
+    assert [c.split()[0] for c in calls] == ["cargo", "cargo", "pytest"], calls  # no kubectl, skopeo, checkov...
     assert "--target wasm32-wasip1" in calls[0] and "host/Cargo.toml" in calls[1]
     assert calls[2] == "pytest -q -p no:cacheprovider tests/http -k redact"
+    assert f"helm 3.15.2: {machine.bin}/helm" in result.stderr
 
 
 def test_make_unit_runs_the_unit_tests_of_the_component_and_the_dev_host(machine):
@@ -168,7 +171,7 @@ def test_make_unit_runs_the_unit_tests_of_the_component_and_the_dev_host(machine
 def make_targets() -> dict[str, str]:
     """Every target with its `## help` text ('' when it has none)."""
     phony = [t for line in re.findall(r"^\.PHONY:(.*)$", MAKEFILE.read_text(), re.M) for t in line.split()]
-    helps = dict(re.findall(r"^([a-z-]+):[^#\n]*## (.*)$", MAKEFILE.read_text(), re.M))
+    helps = dict(re.findall(r"^([a-z][a-z0-9-]*):[^#\n]*## (.*)$", MAKEFILE.read_text(), re.M))
     return {target: helps.get(target, "") for target in phony}
 
 
@@ -220,7 +223,7 @@ def test_setup_check_is_what_make_setup_check_runs():
 
 def test_every_make_command_the_docs_show_is_a_real_target():
     docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-    shown = {m for doc in docs for m in re.findall(r"\bmake ([a-z][a-z-]*)", doc.read_text())}
+    shown = {m for doc in docs for m in re.findall(r"\bmake ([a-z][a-z0-9-]*)", doc.read_text())}
     assert shown - set(make_targets()) == set(), "docs name make targets that do not exist"
 
 
