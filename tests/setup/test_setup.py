@@ -7,6 +7,7 @@ import gzip
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,17 @@ def test_gitignore_covers_build_output_and_spins_working_files():
     paths = [".spin/logs/envapp_stdout.txt", "target/x", "bench/floor/target/x", "bench/floor/.spin/x"]
     result = subprocess.run(["git", "check-ignore", *paths], cwd=ROOT, capture_output=True, text=True)
     assert result.stdout.split() == paths
+
+
+def test_with_no_cluster_only_the_end_to_end_checks_skip(tmp_path):
+    """`make test` hands pytest tests/ and deploy/kind/e2e together: without a cluster the e2e checks skip, saying
+    why, and every other test still runs."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "ENVAPP_E2E_CONTEXT": "kind-no-such-cluster"}
+    one_test = "tests/setup/test_setup.py::test_every_make_command_the_docs_show_is_a_real_target"
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", one_test,
+                             "deploy/kind/e2e"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\b1 passed, [1-9]\d* skipped\b", result.stdout), result.stdout
+    assert "deploy/kind/e2e/test_e2e.py: no cluster answers at kube context kind-no-such-cluster" in result.stdout
