@@ -20,7 +20,7 @@ build: ## Build the component: target/wasm32-wasip1/release/envapp.wasm (needs t
 up: build ## Serve on http://127.0.0.1:3000: spin up, else the dev host (built on first use); PROD=true, LISTEN=addr
 	@scripts/up.sh
 
-test: ## Run every test (unit, HTTP, chart, publish, deploy, bench smoke), setting up what each suite needs
+test: ## Run every test (unit, HTTP, chart, publish, deploy, bench smoke; e2e when kind-up's cluster answers), setting up what each suite needs
 	@scripts/test.sh
 
 unit: ## Run the unit tests only: the component's logic and the dev host (cargo test, no other tools)
