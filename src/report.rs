@@ -145,7 +145,7 @@ fn is_own_name(name: &str) -> bool {
     name == "PROD"
         || DEPLOYMENT_FACTS
             .iter()
-            .any(|variable| variable.len() == name.len() && variable.eq_ignore_ascii_case(name))
+            .any(|variable| variable.eq_ignore_ascii_case(name))
 }
 
 /// Redaction is on unless the variable `redact_secrets` is exactly `false`: any other value, `False` and
