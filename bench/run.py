@@ -487,7 +487,7 @@ def summarize(runs: dict[str, list[Run]], levels: list[int]) -> dict:
             s["levels"][c] = {k: spread([getattr(x, k) for x in lv]) for k in ("rps", "p50", "p90", "p99", "rss")}
             s["levels"][c]["errors"] = sum(x.errors for x in lv)
             s["levels"][c]["requests"] = sum(x.requests for x in lv)
-            s["levels"][c]["flagged"] = relative_spread(s["levels"][c]["rps"]) > MAX_SPREAD
+            s["levels"][c]["flagged"] = too_spread(s["levels"][c]["rps"])
         out[name] = s
     return out
 
@@ -499,6 +499,11 @@ def spread(values: list[float]) -> dict:
 def relative_spread(s: dict) -> float:
     """± half the min-max range, relative to the median."""
     return (s["max"] - s["min"]) / 2 / s["median"] if s["median"] else 0.0
+
+
+def too_spread(s: dict) -> bool:
+    """Whether the runs disagree too much to quote their median (± more than MAX_SPREAD)."""
+    return relative_spread(s) > MAX_SPREAD
 
 
 def run_ratios(summary: dict, levels: list[int], numerator: str, denominator: str) -> dict[str, dict[int, dict]]:
@@ -514,8 +519,8 @@ def run_ratios(summary: dict, levels: list[int], numerator: str, denominator: st
             continue
         out[host] = {}
         for c in levels:
-            runs = [x / y for x, y in zip(a["levels"][c]["rps"]["all"], b["levels"][c]["rps"]["all"]) if y]
-            out[host][c] = {**spread(runs), "flagged": relative_spread(spread(runs)) > MAX_SPREAD}
+            ratios = spread([x / y for x, y in zip(a["levels"][c]["rps"]["all"], b["levels"][c]["rps"]["all"]) if y])
+            out[host][c] = {**ratios, "flagged": too_spread(ratios)}
     return out
 
 
