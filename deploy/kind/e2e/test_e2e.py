@@ -44,6 +44,16 @@ SETTLE_SECONDS = 15
 
 # --- dev and prod, as installed ------------------------------------------------------------------------------
 
+def pod_security_level(values: dict) -> str:
+    """The Pod Security level a release's namespace enforces: Spin's artifact runs as uid 0 (baseline)."""
+    return "baseline" if values["imageFormat"] == "spin" else "restricted"
+
+
+def reported_prod(values: dict) -> str:
+    """PROD as the component reports it for a release's values."""
+    return "true" if values["prod"] else "false"
+
+
 @pytest.fixture(scope="module", params=ENVIRONMENTS)
 def env(request):
     namespace = request.param
@@ -77,7 +87,7 @@ def test_env_through_port_forward_answers_prod_and_the_facts_of_the_pod_that_ans
     figure(f"{env}: first GET /env through port-forward answered in {time.monotonic() - started:.1f} s")
     status, body = answers["/env"]
     report = json.loads(body)
-    want_prod = "true" if release_values(env)["prod"] else "false"
+    want_prod = reported_prod(release_values(env))
     assert status == 200 and report["PROD"] == want_prod, report
     assert answers["/env/PROD"] == (200, json.dumps({"PROD": want_prod}, separators=(",", ":")).encode() + b"\n")
     assert answers["/healthz"] == (200, b'{"status":"ok"}\n')
@@ -122,7 +132,7 @@ def test_pods_run_on_distinct_nodes_and_a_disruption_budget_guards_them(env):
 
 def test_the_namespace_enforces_pod_security_and_admits_the_release(env):
     values = release_values(env)
-    level = "baseline" if values["imageFormat"] == "spin" else "restricted"
+    level = pod_security_level(values)
     labels = kube_json("get", "namespace", env)["metadata"].get("labels", {})
     assert labels.get("pod-security.kubernetes.io/enforce") == level, labels
     assert len(running_pods(env, RELEASE)) >= values["autoscaling"]["minReplicas"]
@@ -137,7 +147,7 @@ def test_the_namespace_enforces_pod_security_and_admits_the_release(env):
 
 def test_helm_test_passes(env):
     out = helm("test", RELEASE, "--namespace", env, "--logs", "--timeout", "5m")
-    want_prod = "true" if release_values(env)["prod"] else "false"
+    want_prod = reported_prod(release_values(env))
     assert re.search(r"Phase:\s+Succeeded", out) and f"reports PROD={want_prod}" in out, out
 
 
@@ -148,7 +158,7 @@ def e2e_release():
     """envapp-e2e in its own namespace, as dev is (same image, format and Pod Security level), with a short HPA
     scale-down window so the scale-down check ends in minutes."""
     dev = release_values("dev")
-    level = "baseline" if dev["imageFormat"] == "spin" else "restricted"
+    level = pod_security_level(dev)
     if not kubectl("get", "namespace", E2E_NAMESPACE, "--ignore-not-found", "-o", "name").strip():
         kubectl("create", "namespace", E2E_NAMESPACE)
     kubectl("label", "namespace", E2E_NAMESPACE, "--overwrite", f"pod-security.kubernetes.io/enforce={level}")
@@ -253,11 +263,14 @@ def test_the_hpa_reads_cpu_and_scales_past_its_minimum_under_load_and_back(e2e_r
     # The load of the checks before may have scaled it out: from its minimum, at rest.
     poll(f"the HPA is at its minimum of {minimum} pods", lambda: at_minimum(minimum), 420, 5)
     figure(f"HPA at rest: {cpu_utilization(hpa(E2E_RELEASE)['status'])}% of the CPU requests, {minimum} pods")
+
+    def wanted_past_minimum() -> int:
+        wanted = hpa(E2E_RELEASE)["status"].get("desiredReplicas", 0)
+        return wanted if wanted > minimum else 0
+
     started = time.monotonic()
     with steady_load(E2E_NAMESPACE, E2E_RELEASE, e2e_release["image"], "load-hpa", parallel=8) as load:
-        peak = poll(f"the HPA scales past {minimum} pods under load",
-                    lambda: (lambda s: s["desiredReplicas"] if s.get("desiredReplicas", 0) > minimum else 0)(
-                        hpa(E2E_RELEASE)["status"]), 420, 5)
+        peak = poll(f"the HPA scales past {minimum} pods under load", wanted_past_minimum, 420, 5)
         busy = cpu_utilization(hpa(E2E_RELEASE)["status"])
         figure(f"HPA under load: {busy}% of the CPU requests, {peak} pods wanted {time.monotonic() - started:.0f} s "
                "after the load began")
