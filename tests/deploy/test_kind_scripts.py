@@ -137,14 +137,16 @@ def test_kind_up_checks_every_nodes_containerd_runtimes():
 
 def test_kind_up_publishes_after_checking_each_nodes_containerd(sandbox):
     box = sandbox()
+    printed = {}
     for publisher, push in (("image", "push.sh"), ("spin", "push-spin.sh")):
         result = box.run("deploy/kind/up.sh", "--dry-run", ENVAPP_PUSH=publisher)
         assert result.returncode == 0, result.stderr
-        lines = result.stdout.splitlines()
+        lines = printed[publisher] = result.stdout.splitlines()
         checks = [i for i, line in enumerate(lines)
                   if re.fullmatch(r"\+ docker exec envapp-\S+ containerd --version", line)]
         assert len(checks) == 4
         assert lines.index(f"+ scripts/{push} localhost:5001 --insecure") > max(checks)
+    lines = printed["spin"]
     installs = [line for line in lines if " upgrade --install envapp " in line]
     assert len(installs) == 2 and all("--set imageFormat=spin --set allowRootForSpinArtifact=true " in line for line in installs)
     # Spin's artifact runs as uid 0: the namespaces enforce baseline, not restricted.
